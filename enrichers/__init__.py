@@ -1,0 +1,61 @@
+"""Enrichers: callables `event -> event`, composed once into a chain (structlog's processor pattern).
+
+Order (DESIGN.md): scrub secrets, decode tokens, resolve app identity, correlate, raise findings,
+scrub again, strip working keys. An enricher signals "dead-letter this event" by raising RecordError
+and "drop it" by raising DropEvent; only `Chain` catches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from enrichers.scrub import Scrubber, strip_working
+from tokentrail.errors import DropEvent, RecordError
+
+Enricher = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class EnrichError(RecordError):
+    """An enricher failed on one event; `step` names it."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"{step}: {reason}")
+        self.step = step
+
+
+class Chain:
+    """Run named enrichers in order. Any exception inside a step becomes EnrichError (DLQ)."""
+
+    def __init__(self, steps: Iterable[tuple[str, Enricher]]) -> None:
+        self.steps = list(steps)
+        self.names = [name for name, _ in self.steps]
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        for name, step in self.steps:
+            try:
+                event = step(event)
+            except DropEvent:
+                raise
+            except RecordError as exc:
+                raise EnrichError(name, exc.reason) from None
+            except Exception as exc:  # a bug in one step must not stop the pipeline
+                raise EnrichError(name, f"{type(exc).__name__}: {exc}") from None
+            if not isinstance(event, dict):
+                raise EnrichError(name, f"returned {type(event).__name__}, not an event dict")
+        return event
+
+
+# Builders by name, each `(config) -> Enricher`. Later stages register here (tokens, apps...).
+REGISTRY: dict[str, Callable[[Any], Enricher]] = {
+    "scrub_first": lambda config: Scrubber(collect=True),
+    "scrub_last": lambda config: Scrubber(collect=False),
+    "strip_working": lambda config: strip_working,
+}
+
+DEFAULT_ORDER = ["scrub_first", "scrub_last", "strip_working"]
+
+
+def build_chain(config: Any = None, order: list[str] | None = None) -> Chain:
+    """The chain for `config`, in DESIGN.md order."""
+    return Chain((name, REGISTRY[name](config)) for name in (order or DEFAULT_ORDER))

@@ -1,0 +1,159 @@
+"""The secret scrubber: no raw token, secret or password leaves the process.
+
+Runs first (collecting raw tokens for the token enricher into `_tt.secrets`) and last (catch-all).
+`scrub_text` cleans free text, such as a DLQ record's original, with the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+REDACTED = "[REDACTED]"
+
+# Key names whose string values are secrets (compared lowercased, without - _ . and spaces).
+_SECRET_KEY_EXACT = frozenset(
+    {"token", "pwd", "pass", "apikey", "secret", "authorization", "proxyauthorization", "cookie",
+     "setcookie", "assertion", "clientassertion", "code", "credentials",
+     "credential", "privatekey", "hectoken", "xapikey", "xauthtoken", "sessionid"}
+)
+_SECRET_KEY_SUFFIX = (
+    "password", "passwd", "secret", "apikey", "accesstoken", "refreshtoken", "idtoken",
+    "sessiontoken", "authtoken", "bearertoken", "apitoken", "privatekey", "passphrase",
+    "clientassertion", "securitytoken", "oauthtoken", "csrftoken", "samlresponse",
+)
+
+_JWT = r"eyJ[A-Za-z0-9_-]{4,}\.(?:[A-Za-z0-9_-]*\.){1,3}[A-Za-z0-9_-]*"
+_SCHEME = r"(?i:\b(?:Bearer|SSWS|Basic|Splunk|ApiKey|Token|Digest|Negotiate|NTLM|DPoP|MAC)\s+)"
+_QUERY_NAMES = (
+    r"access_token|refresh_token|id_token|token|code|client_secret|password|passwd|pwd|api_key|apikey|"
+    r"key|sig|signature|secret|assertion|client_assertion|session|sessionid|auth|jwt|hec_token|"
+    r"x-amz-signature|x-goog-signature"
+)
+_TEXT_KV_NAMES = r"password|passwd|pwd|secret|client_secret|api_?key|access_token|refresh_token|id_token|token"
+
+VALUE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S), REDACTED),
+    (re.compile(_SCHEME + r"([A-Za-z0-9._~+/=:-]{6,})"), None),  # keep the scheme, see _sub_scheme
+    (re.compile(_JWT), REDACTED),
+    (re.compile(r"(?i)([?&;#](?:" + _QUERY_NAMES + r")=)[^&#\s\"']+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:)[^/\s@\"']+@"), r"\1" + REDACTED + "@"),
+    (re.compile(r"(?i)(\b(?:" + _TEXT_KV_NAMES + r")\s*[=:]\s*)(?!\[REDACTED\])[^\s\"'&,;}\]]{3,}"),
+     r"\1" + REDACTED),
+]
+# A quick test on a whole serialized event before walking it: most events have nothing to scrub.
+_VALUE_HINT = re.compile(
+    r"-----BEGIN|eyJ[A-Za-z0-9_-]{4,}\.|" + _SCHEME + r"[A-Za-z0-9._~+/=:-]{6}|[?&;#](?i:" + _QUERY_NAMES
+    + r")=|://[^/\s:@\"']+:[^/\s@\"']+@|(?i:\b(?:" + _TEXT_KV_NAMES + r")\s*[=:])"
+)
+_KEY_HINT = re.compile(
+    r'"[^"]*(?i:pass|secret|token|key|auth|cookie|assertion|code|sig|credential|session|pwd)[^"]*":'
+)
+
+
+def _sub_scheme(m: re.Match[str]) -> str:
+    head = m.group(0)[: m.start(1) - m.start(0)]
+    return head + REDACTED
+
+
+@lru_cache(maxsize=4096)
+def is_secret_key(key: str) -> bool:
+    """True for keys whose string values are secrets (`password`, `client_secret`, `x-api-key`...)."""
+    k = re.sub(r"[\s_.\-]", "", key.lower())
+    return k in _SECRET_KEY_EXACT or k.endswith(_SECRET_KEY_SUFFIX)
+
+
+def find_tokens(text: str) -> list[str]:
+    """Raw JWTs and bearer-style credentials in `text`, for the token enricher."""
+    found = [m.group(0) for m in VALUE_PATTERNS[2][0].finditer(text)]
+    for m in VALUE_PATTERNS[1][0].finditer(text):
+        if m.group(1) not in found:
+            found.append(m.group(1))
+    return found
+
+
+def scrub_text(text: str) -> str:
+    """Every secret pattern in free text replaced by [REDACTED] (JSON key/value pairs included)."""
+    if not text:
+        return text
+    if _KEY_HINT.search(text):
+        text = _JSON_SECRET_PAIR.sub(_sub_pair, text)
+    if not _VALUE_HINT.search(text):
+        return text
+    for pattern, repl in VALUE_PATTERNS:
+        text = pattern.sub(_sub_scheme if repl is None else repl, text)
+    return text
+
+
+_JSON_SECRET_PAIR = re.compile(r'"((?:[^"\\]|\\.){1,80})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
+
+
+def _sub_pair(m: re.Match[str]) -> str:
+    if is_secret_key(m.group(1)) and m.group(3) not in ("", REDACTED):
+        return f'"{m.group(1)}"{m.group(2)}"{REDACTED}"'
+    return m.group(0)
+
+
+class Scrubber:
+    """Enricher: redact secrets in every string of the event, by key name and by value pattern.
+
+    collect: keep the raw tokens found (JWTs, bearer credentials, secret-named fields) in
+        `_tt.secrets` as (path, raw) pairs for the token enricher, which fingerprints and drops them.
+    """
+
+    def __init__(self, *, collect: bool = False) -> None:
+        self.collect = collect
+
+    def __call__(self, event: dict) -> dict:
+        text = orjson.dumps({k: v for k, v in event.items() if k != "_tt"}).decode()
+        has_values = _VALUE_HINT.search(text) is not None
+        has_keys = _KEY_HINT.search(text) is not None
+        if not (has_values or has_keys):
+            return event
+        found: list[tuple[str, str]] = []
+        for key, value in list(event.items()):
+            if key != "_tt":
+                event[key] = self._walk(value, key, has_values, found)
+        if found and self.collect:
+            event.setdefault("_tt", {}).setdefault("secrets", []).extend(found)
+        return event
+
+    def _walk(self, value: Any, path: str, values: bool, found: list[tuple[str, str]]) -> Any:
+        # Iterative over containers would be faster for deep input, but orjson caps nesting at 1024
+        # and the runtime refuses deeper records before they reach here.
+        if isinstance(value, str):
+            if values:
+                return self._scrub_string(value, path, found)
+            return value
+        if isinstance(value, dict):
+            for k, v in value.items():
+                sub = f"{path}.{k}"
+                if isinstance(v, str) and is_secret_key(str(k)):
+                    if v and v != REDACTED:
+                        found.append((sub, v))
+                        value[k] = REDACTED
+                else:
+                    value[k] = self._walk(v, sub, values, found)
+            return value
+        if isinstance(value, list):
+            return [self._walk(v, path, values, found) for v in value]
+        return value
+
+    @staticmethod
+    def _scrub_string(s: str, path: str, found: list[tuple[str, str]]) -> str:
+        if len(s) < 8 or not _VALUE_HINT.search(s):
+            return s
+        for raw in find_tokens(s):
+            found.append((path, raw))
+        for pattern, repl in VALUE_PATTERNS:
+            s = pattern.sub(_sub_scheme if repl is None else repl, s)
+        return s
+
+
+def strip_working(event: dict) -> dict:
+    """Remove the `_tt` working keys: the last step of every chain."""
+    event.pop("_tt", None)
+    return event

@@ -1,0 +1,241 @@
+"""Helpers shared by every source mapping: timestamps, ids, dotted puts, names.
+
+Events are plain nested dicts in ECS shape. Working keys live under `_tt` and are stripped by the
+final enricher step; nothing under `_tt` is ever shipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+from tokentrail.errors import RecordError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FRACTION = re.compile(r"(\.\d+)")
+_US_LOCALE = re.compile(
+    r"^(\d{1,2})/(\d{1,2})/(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.(\d+))?\s*([AaPp][Mm])?$"
+)
+# Below this, a bare number is epoch seconds; above it, milliseconds; above the next, microseconds.
+_MS_THRESHOLD = 100_000_000_000
+_US_THRESHOLD = 100_000_000_000_000
+
+
+def format_ts(dt: datetime) -> str:
+    """RFC 3339 in UTC with `Z`, milliseconds unless the value carries finer precision."""
+    dt = dt.astimezone(UTC)
+    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    us = dt.microsecond
+    if us % 1000 == 0:
+        return f"{base}.{us // 1000:03d}Z"
+    return f"{base}.{us:06d}Z"
+
+
+def from_epoch(value: float | int, unit: str = "auto") -> datetime:
+    """Epoch number to UTC datetime. `unit`: s, ms, us or auto (guess by magnitude)."""
+    if unit == "auto":
+        a = abs(value)
+        unit = "s" if a < _MS_THRESHOLD else "ms" if a < _US_THRESHOLD else "us"
+    if unit == "s":
+        # Integer arithmetic for the fraction avoids float rounding in the microseconds.
+        whole = int(value)
+        frac = value - whole
+        return EPOCH + timedelta(seconds=whole, microseconds=round(frac * 1_000_000))
+    if unit == "ms":
+        return EPOCH + timedelta(milliseconds=int(value)) + timedelta(
+            microseconds=round((value - int(value)) * 1000)
+        )
+    if unit == "us":
+        return EPOCH + timedelta(microseconds=int(value))
+    raise ValueError(f"unknown epoch unit {unit!r}")
+
+
+def from_epoch_nanos(seconds: int, nanos: int) -> datetime:
+    """Epoch seconds plus a nanosecond part (Confluence DC `timestamp`), truncated to microseconds."""
+    if not 0 <= nanos < 1_000_000_000:
+        raise RecordError(f"timestamp nano out of range: {nanos}")
+    return EPOCH + timedelta(seconds=int(seconds), microseconds=int(nanos) // 1000)
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> datetime:
+    s = text.strip()
+    if not s:
+        raise ValueError("empty")
+    if s.lstrip("-").replace(".", "", 1).isdigit():
+        return from_epoch(float(s) if "." in s else int(s))
+    m = _US_LOCALE.match(s)
+    if m:
+        month, day, year, hour, minute, sec, frac, ampm = m.groups()
+        h = int(hour)
+        if ampm:
+            h = h % 12 + (12 if ampm.lower() == "pm" else 0)
+        us = int((frac or "0")[:6].ljust(6, "0"))
+        return datetime(int(year), int(month), int(day), h, int(minute), int(sec or 0), us, tzinfo=UTC)
+    s = s.replace(" ", "T", 1) if "T" not in s and len(s) > 10 and s[10] == " " else s
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    # fromisoformat takes at most 6 fraction digits in a robust way: cut Entra's 7 and Go's 9.
+    s = _FRACTION.sub(lambda m: m.group(1)[:7], s, count=1)
+    dt = datetime.fromisoformat(s)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def parse_ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> datetime:
+    """Parse the timestamp forms providers send; raise RecordError naming `field` if unusable."""
+    if isinstance(value, bool) or value is None:
+        raise RecordError(f"no usable {field}")
+    try:
+        if isinstance(value, int | float):
+            dt = from_epoch(value, unit)
+        elif isinstance(value, str):
+            dt = _parse_text(value)
+        else:
+            raise ValueError(type(value).__name__)
+        if not 1970 <= dt.year <= 2200:
+            raise ValueError("out of range")
+        return dt
+    except (ValueError, OverflowError, OSError) as exc:
+        shown = value if isinstance(value, int | float) else str(value)[:40]
+        raise RecordError(f"unusable {field}: {shown!r} ({exc})") from None
+
+
+def ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> str:
+    """`parse_ts` then `format_ts`."""
+    return format_ts(parse_ts(value, field=field, unit=unit))
+
+
+def stable_id(*parts: Any) -> str:
+    """A deterministic id from canonical JSON of `parts` (sha256, 128 bits of hex)."""
+    blob = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def put(d: dict, path: str, value: Any) -> None:
+    """Set `a.b.c` in nested dicts, skipping None, empty strings and empty containers."""
+    if value is None or value == "" or value == [] or value == {}:
+        return
+    keys = path.split(".")
+    for k in keys[:-1]:
+        nxt = d.get(k)
+        if not isinstance(nxt, dict):
+            nxt = d[k] = {}
+        d = nxt
+    d[keys[-1]] = value
+
+
+def get(d: Any, path: str, default: Any = None) -> Any:
+    """Read `a.b.c` from nested dicts; `default` when any step is missing or not a dict."""
+    for k in path.split("."):
+        if not isinstance(d, dict):
+            return default
+        d = d.get(k)
+        if d is None:
+            return default
+    return d
+
+
+def add_related(event: dict, kind: str, *values: Any) -> None:
+    """Append unique non-empty values to `related.<kind>` (ip, user, hosts, hash)."""
+    bucket = None
+    for v in values:
+        if v is None or v == "":
+            continue
+        if bucket is None:
+            bucket = event.setdefault("related", {}).setdefault(kind, [])
+        if v not in bucket:
+            bucket.append(v)
+
+
+_CAMEL1 = re.compile(r"(.)([A-Z][a-z]+)")
+_CAMEL2 = re.compile(r"([a-z0-9])([A-Z])")
+
+
+@lru_cache(maxsize=8192)
+def snake(name: str) -> str:
+    """camelCase or PascalCase to snake_case, as Elastic's pipelines rename provider keys."""
+    s = _CAMEL2.sub(r"\1_\2", _CAMEL1.sub(r"\1_\2", name))
+    return s.replace("-", "_").replace(" ", "_").lower()
+
+
+def snake_keys(obj: Any, *, drop_empty: bool = True, null_strings: bool = False) -> Any:
+    """Recursively rename keys to snake_case; drop None / "" / empty containers when asked.
+
+    `null_strings` also drops the literal string "null" (Okta writes `"zone": "null"`).
+    """
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            v = snake_keys(v, drop_empty=drop_empty, null_strings=null_strings)
+            if drop_empty and (v is None or v == "" or v == [] or v == {}):
+                continue
+            if null_strings and v == "null":
+                continue
+            out[snake(str(k))] = v
+        return out
+    if isinstance(obj, list):
+        items = [snake_keys(v, drop_empty=drop_empty, null_strings=null_strings) for v in obj]
+        if drop_empty:
+            items = [v for v in items if not (v is None or v == "" or v == [] or v == {})]
+        return items
+    return obj
+
+
+def split_email(value: str | None) -> tuple[str | None, str | None]:
+    """`user@domain` to (`user`, `domain`); anything else to (value, None)."""
+    if not value or not isinstance(value, str):
+        return None, None
+    name, at, domain = value.rpartition("@")
+    if at and name and domain:
+        return name, domain
+    return value, None
+
+
+def as_list(value: Any) -> list:
+    """None to [], a scalar to [scalar], a list unchanged."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def new_event(dataset: str, *, kind: str = "event") -> dict:
+    """The skeleton every source starts from."""
+    return {"event": {"kind": kind, "dataset": dataset, "module": dataset.split(".", 1)[0]}}
+
+
+@lru_cache(maxsize=2048)
+def _ua(original: str) -> tuple[tuple[str, str], ...]:
+    from ua_parser import parse
+
+    r = parse(original)
+    out: dict[str, str] = {}
+    if r.user_agent and r.user_agent.family != "Other":
+        out["name"] = r.user_agent.family
+        version = ".".join(p for p in (r.user_agent.major, r.user_agent.minor, r.user_agent.patch) if p)
+        if version:
+            out["version"] = version
+    if r.os and r.os.family != "Other":
+        out["os.name"] = r.os.family
+        version = ".".join(p for p in (r.os.major, r.os.minor, r.os.patch) if p)
+        if version:
+            out["os.version"] = version
+            out["os.full"] = f"{r.os.family} {version}"
+    if r.device and r.device.family != "Other":
+        out["device.name"] = r.device.family
+    return tuple(out.items())
+
+
+def put_user_agent(event: dict, original: Any) -> None:
+    """`user_agent.original` plus name, version, os and device parsed by ua-parser (cached)."""
+    if not original or not isinstance(original, str):
+        return
+    put(event, "user_agent.original", original)
+    for key, value in _ua(original):
+        put(event, f"user_agent.{key}", value)

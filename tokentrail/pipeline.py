@@ -1,0 +1,148 @@
+"""The normalize + enrich stage: one raw unit in, events and DLQ records out. No I/O here.
+
+Used by `tokentrail process`, the embedded runtime and the Kafka enrich worker alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from collectors._source import Source
+from enrichers import Chain
+from enrichers.scrub import scrub_text
+from tokentrail.clock import Clock
+from tokentrail.errors import DropEvent, RecordError
+from tokentrail.event import format_ts
+
+DEFAULT_MAX_RECORD_BYTES = 1 << 20
+
+
+@dataclass(slots=True)
+class Raw:
+    """One unit as an input read it: a line, a message, a request body."""
+
+    source: str
+    data: bytes
+    origin: str
+
+
+@dataclass(slots=True)
+class Result:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    dlq: list[dict[str, Any]] = field(default_factory=list)
+    dropped: int = 0
+
+
+def dlq_record(
+    *, stage: str, source: str, reason: str, origin: str, original: Any, clock: Clock,
+    max_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+) -> dict[str, Any]:
+    """A DLQ record per interfaces.md: the original with secrets scrubbed, and why it failed."""
+    if isinstance(original, bytes | bytearray):
+        text = bytes(original[:max_bytes]).decode("utf-8", "replace")
+        size = len(original)
+    elif isinstance(original, str):
+        text, size = original[:max_bytes], len(original)
+    else:
+        text = orjson.dumps(original, default=str).decode()
+        size = len(text)
+        text = text[:max_bytes]
+    dlq: dict[str, Any] = {"stage": stage, "source": source, "reason": scrub_text(reason)[:2000], "origin": origin}
+    if size > max_bytes:
+        dlq["truncated"] = True
+        dlq["original_bytes"] = size
+    return {
+        "@timestamp": format_ts(clock.now()),
+        "event": {"kind": "pipeline_error", "original": scrub_text(text)},
+        "tokentrail": {"dlq": dlq},
+    }
+
+
+class Processor:
+    """Parse, unwrap, normalize and enrich raw units of any registered source."""
+
+    def __init__(
+        self, sources: Mapping[str, Source], chain: Chain, clock: Clock | None = None,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    ) -> None:
+        self.sources = sources
+        self.chain = chain
+        self.clock = clock or Clock()
+        self.max_record_bytes = max_record_bytes
+
+    def dead_letter(self, raw: Raw, stage: str, reason: str, original: Any = None) -> dict[str, Any]:
+        return dlq_record(
+            stage=stage, source=raw.source, reason=reason, origin=raw.origin,
+            original=raw.data if original is None else original, clock=self.clock,
+            max_bytes=self.max_record_bytes,
+        )
+
+    def process(self, raw: Raw) -> Result:
+        """Every record of `raw` ends as an event or a DLQ record; this never raises for bad data."""
+        result = Result()
+        source = self.sources.get(raw.source)
+        if source is None:
+            result.dlq.append(self.dead_letter(raw, "normalize", f"unknown source {raw.source!r}"))
+            return result
+        if len(raw.data) > self.max_record_bytes:
+            reason = f"record of {len(raw.data)} bytes is over the limit of {self.max_record_bytes}"
+            result.dlq.append(self.dead_letter(raw, "normalize", reason))
+            return result
+        try:
+            doc = orjson.loads(raw.data)
+        except orjson.JSONDecodeError as exc:
+            result.dlq.append(self.dead_letter(raw, "normalize", f"malformed JSON: {exc}"))
+            return result
+        try:
+            records = list(source.unwrap(doc))
+        except RecordError as exc:
+            result.dlq.append(self.dead_letter(raw, "normalize", exc.reason))
+            return result
+        except RecursionError:
+            result.dlq.append(self.dead_letter(raw, "normalize", "JSON nested too deeply"))
+            return result
+        ingested = format_ts(self.clock.now())
+        many = len(records) > 1
+        for i, record in enumerate(records):
+            self._one(raw, source, record, f"{raw.origin}#{i}" if many else raw.origin, ingested, result)
+        return result
+
+    def _one(self, raw: Raw, source: Source, record: dict, origin: str, ingested: str, result: Result) -> None:
+        try:
+            events = source.normalize(record)
+        except RecordError as exc:
+            result.dlq.append(self._dlq_for(raw, origin, "normalize", exc.reason, record))
+            return
+        except RecursionError:
+            result.dlq.append(self._dlq_for(raw, origin, "normalize", "JSON nested too deeply", record))
+            return
+        except Exception as exc:  # a mapping bug must not stop the pipeline
+            reason = f"mapping raised {type(exc).__name__}: {exc}"
+            result.dlq.append(self._dlq_for(raw, origin, "normalize", reason, record))
+            return
+        for event in events:
+            event.setdefault("event", {})["ingested"] = ingested
+            try:
+                event = self.chain(event)
+            except DropEvent:
+                result.dropped += 1
+                continue
+            except RecordError as exc:
+                result.dlq.append(self._dlq_for(raw, origin, "enrich", exc.reason, record))
+                continue
+            extra = event.pop("_extra", None)
+            result.events.append(event)
+            if extra:
+                result.events.extend(extra)
+
+    def _dlq_for(self, raw: Raw, origin: str, stage: str, reason: str, record: Any) -> dict[str, Any]:
+        try:
+            original: Any = orjson.dumps(record)
+        except (TypeError, orjson.JSONEncodeError):
+            original = raw.data
+        return dlq_record(stage=stage, source=raw.source, reason=reason, origin=origin, original=original,
+                          clock=self.clock, max_bytes=self.max_record_bytes)
