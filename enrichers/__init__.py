@@ -2,7 +2,8 @@
 
 Order (DESIGN.md): scrub secrets, decode tokens, resolve app identity, correlate, raise findings,
 scrub again, strip working keys. An enricher signals "dead-letter this event" by raising RecordError
-and "drop it" by raising DropEvent; only `Chain` catches them.
+and "drop it" by raising DropEvent; only `Chain` catches them. An enricher that makes documents of its
+own (findings) appends them to the event's top-level `_extra` list; the Processor ships them after it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from enrichers.config import parse_sections
 from enrichers.scrub import Scrubber, strip_working
 from tokentrail.errors import DropEvent, RecordError
+
+__all__ = ["REGISTRY", "Chain", "EnrichError", "build_chain", "parse_sections"]
 
 Enricher = Callable[[dict[str, Any]], dict[str, Any]]
 

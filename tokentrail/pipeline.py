@@ -28,6 +28,8 @@ class Raw:
     source: str
     data: bytes
     origin: str
+    size: int | None = None  # the true size when `data` was cut short (oversized line)
+    document: bool = False   # a whole-file document: bounded by max_document_bytes instead
 
 
 @dataclass(slots=True)
@@ -88,8 +90,9 @@ class Processor:
         if source is None:
             result.dlq.append(self.dead_letter(raw, "normalize", f"unknown source {raw.source!r}"))
             return result
-        if len(raw.data) > self.max_record_bytes:
-            reason = f"record of {len(raw.data)} bytes is over the limit of {self.max_record_bytes}"
+        size = raw.size or len(raw.data)
+        if size > self.max_record_bytes and not raw.document:
+            reason = f"record of {size} bytes is over the limit of {self.max_record_bytes}"
             result.dlq.append(self.dead_letter(raw, "normalize", reason))
             return result
         try:

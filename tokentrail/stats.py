@@ -1,0 +1,65 @@
+"""Counts for the end-of-run summary: events per dataset, DLQ, findings per code, apps seen."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+
+class Stats:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.records_in: Counter[str] = Counter()
+        self.datasets: Counter[str] = Counter()
+        self.dlq: Counter[str] = Counter()
+        self.findings: Counter[str] = Counter()
+        self.apps: dict[str, dict[str, Any]] = {}
+        self.delivered: Counter[str] = Counter()
+        self.duplicates: Counter[str] = Counter()
+
+    def seen_in(self, source: str, n: int = 1) -> None:
+        with self._lock:
+            self.records_in[source] += n
+
+    def shipped(self, event: dict[str, Any]) -> None:
+        ev = event.get("event") or {}
+        tt = event.get("tokentrail") or {}
+        with self._lock:
+            self.datasets[ev.get("dataset", "unknown")] += 1
+            if ev.get("dataset") != "tokentrail.findings":
+                for f in tt.get("findings") or []:
+                    self.findings[f.get("code", "?")] += 1
+            app = tt.get("app")
+            if isinstance(app, dict) and app.get("id"):
+                seen = self.apps.setdefault(app["id"], {"name": app.get("name"), "registered": app.get("registered"),
+                                                        "events": 0})
+                seen["events"] += 1
+
+    def dead_lettered(self, record: dict[str, Any]) -> None:
+        dlq = (record.get("tokentrail") or {}).get("dlq") or {}
+        with self._lock:
+            self.dlq[f"{dlq.get('stage', '?')}: {dlq.get('source', '?')}"] += 1
+
+    def summary(self) -> str:
+        lines = ["Tokentrail run summary", ""]
+        total = sum(self.datasets.values())
+        lines.append(f"Records read: {sum(self.records_in.values())}   events shipped: {total}   "
+                     f"dead-lettered: {sum(self.dlq.values())}")
+        lines.append("")
+        lines.append("Events per dataset:")
+        for ds, n in sorted(self.datasets.items()):
+            lines.append(f"  {ds:<32} {n:>8}")
+        if self.dlq:
+            lines.append("Dead-letter records (stage: source):")
+            for k, n in sorted(self.dlq.items()):
+                lines.append(f"  {k:<32} {n:>8}")
+        lines.append("Findings per code:" if self.findings else "Findings: none")
+        for code, n in sorted(self.findings.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  {code:<32} {n:>8}")
+        lines.append("Apps seen:" if self.apps else "Apps seen: none")
+        for app_id, a in sorted(self.apps.items(), key=lambda kv: -kv[1]["events"]):
+            reg = "registered" if a.get("registered") else "UNREGISTERED"
+            name = f" ({a['name']})" if a.get("name") and a.get("name") != app_id else ""
+            lines.append(f"  {app_id}{name}: {a['events']} events, {reg}")
+        return "\n".join(lines)
