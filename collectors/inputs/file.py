@@ -108,6 +108,8 @@ class FileInput:
                 return  # not safe: the checkpoint stays; a restart reads it again
             entry.tracker.ack(seq)
             safe = entry.tracker.safe()
+            if safe is None:
+                return  # an earlier record is still in flight
             with self._lock:
                 self._state[entry.key] = {"path": entry.path, "offset": safe[0], "line": safe[1]}
                 self._dirty = True

@@ -1,0 +1,96 @@
+"""`tokentrail process` throughput and memory on a mixed corpus (issue: the embedded pipeline).
+
+Prints events per CPU-second of `tokentrail process` (one process per source, as the CLI takes one
+--source) and the ratio to a bare `orjson.loads` + `orjson.dumps` loop over the same lines, measured
+in the same run; and the peak RSS of `process` on a corpus ten times larger (streamed, never whole).
+
+    .venv/bin/python bench/process_bench.py [--lines 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _corpus import MIX, write_source  # noqa: E402
+
+TT = [sys.executable, "-m", "tokentrail.cli", "process"]
+
+
+def child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_process(source: str, path: Path) -> tuple[float, int, int]:
+    """(CPU seconds, events out, peak RSS KiB) of one `tokentrail process` run."""
+    before = child_cpu()
+    with open(path, "rb") as f:
+        p = subprocess.Popen([*TT, "--source", source, "--dlq", os.devnull], stdin=f, stdout=subprocess.PIPE)
+        events = sum(1 for _ in p.stdout)
+        _, status, usage = os.wait4(p.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return child_cpu() - before, events, usage.ru_maxrss
+
+
+def startup_cpu() -> float:
+    before = child_cpu()
+    subprocess.run([*TT, "--source", "okta"], input=b"", check=True, stdout=subprocess.DEVNULL)
+    return child_cpu() - before
+
+
+def bare(path: Path) -> float:
+    t0 = time.process_time()
+    loads, dumps = orjson.loads, orjson.dumps
+    with open(path, "rb") as f:
+        for line in f:
+            dumps(loads(line))
+    return time.process_time() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lines", type=int, default=100_000, help="records in the mixed corpus")
+    ap.add_argument("--rss-factor", type=int, default=10, help="the RSS corpus is this many times larger")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for source, share in MIX.items():
+            files[source] = Path(tmp) / f"{source}.ndjson"
+            write_source(files[source], source, int(args.lines * share))
+        total_bytes = sum(p.stat().st_size for p in files.values())
+        startup = startup_cpu()
+        cpu = events = 0.0
+        records = 0
+        for source, path in files.items():
+            c, e, _ = run_process(source, path)
+            cpu += c - startup
+            events += e
+            records += sum(1 for _ in open(path, "rb"))
+        bare_cpu = sum(bare(p) for p in files.values())
+        eps = events / cpu
+        bare_eps = records / bare_cpu
+        print(f"corpus: {records} records ({total_bytes / 1e6:.1f} MB), mix {MIX}")
+        print(f"tokentrail process: {events:.0f} events in {cpu:.2f} CPU s (startup {startup:.2f} s excluded "
+              f"per run) = {eps:,.0f} events per CPU-second ({1e6 / eps:.1f} us/event)")
+        print(f"bare orjson loads+dumps: {bare_eps:,.0f} lines per CPU-second")
+        print(f"ratio to bare round trip: {eps / bare_eps:.3f} (target >= 0.20)")
+        big = Path(tmp) / "big.ndjson"
+        write_source(big, "okta", args.lines * args.rss_factor // 2)
+        _, e, rss = run_process("okta", big)
+        print(f"peak RSS of process over {big.stat().st_size / 1e6:.0f} MB ({e} events): {rss / 1024:.0f} MB "
+              f"(target < 150 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

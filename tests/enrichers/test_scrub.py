@@ -1,0 +1,95 @@
+"""The secret scrubber: nothing raw leaves the process."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from enrichers.scrub import REDACTED, Scrubber, is_secret_key, scrub_text
+
+JWT = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJib2IiLCJleHAiOjE3MDAwMDAwMDB9.c2lnbmF0dXJlLWJ5dGVzLWhlcmU"
+SSWS = "00QCjAl4MlV-WPXM-ABCDEFGHIJKLMNOPQRSTUVWX"
+
+
+def blob(obj: object) -> str:
+    return orjson.dumps(obj).decode()
+
+
+class TestScrubber:
+    def test_field_absent_event_untouched(self):
+        """An event with nothing secret comes back equal and without working keys."""
+        ev = {"event": {"id": "1", "action": "user.session.start"}, "user": {"name": "alice"}}
+        assert Scrubber(collect=True)(orjson.loads(orjson.dumps(ev))) == ev
+
+    def test_authorization_header_redacted_and_collected(self):
+        """A field named authorization is redacted and its raw value handed to the token enricher."""
+        ev = Scrubber(collect=True)({"http": {"authorization": f"Bearer {JWT}"}})
+        assert ev["http"]["authorization"] == REDACTED
+        assert ("http.authorization", f"Bearer {JWT}") in ev["_tt"]["secrets"]
+
+    def test_jwt_inside_free_text(self):
+        """A JWT anywhere in a string is replaced, the rest of the string kept."""
+        ev = Scrubber()({"message": f"token {JWT} was used"})
+        assert ev["message"] == f"token {REDACTED} was used"
+
+    def test_unsigned_jwt(self):
+        """An alg-none JWT (empty signature) is still recognised."""
+        none = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ."
+        assert JWT not in blob(Scrubber()({"m": f"x {none} y"}))
+        assert "eyJzdWIiOiJib2IifQ" not in blob(Scrubber()({"m": f"x {none} y"}))
+
+    @pytest.mark.parametrize("scheme", ["Bearer", "SSWS", "Basic", "Splunk", "bearer"])
+    def test_scheme_credentials(self, scheme):
+        """Credentials after an auth scheme are redacted; the scheme stays for analysts."""
+        ev = Scrubber()({"note": f"sent {scheme} {SSWS} to api"})
+        assert SSWS not in blob(ev)
+        assert scheme in ev["note"]
+
+    def test_url_query_secrets(self):
+        """Secret query parameters in URLs are redacted, others kept."""
+        ev = Scrubber()({"url": {"original": "/wiki/rest/api/content?access_token=abc123def&limit=25"}})
+        assert ev["url"]["original"] == f"/wiki/rest/api/content?access_token={REDACTED}&limit=25"
+
+    def test_url_userinfo_password(self):
+        """A password in URL userinfo is redacted."""
+        ev = Scrubber()({"u": "https://bot:hunter2hunter2@example.atlassian.net/wiki"})
+        assert "hunter2" not in blob(ev)
+
+    @pytest.mark.parametrize("key", ["password", "client_secret", "api_key", "x-api-key", "refresh_token",
+                                     "Authorization", "hec_token", "apiKey", "privateKey"])
+    def test_secret_named_fields(self, key):
+        """Fields named like secrets lose their values, whatever the nesting."""
+        ev = Scrubber()({"a": {"b": [{key: "s3cr3t-value"}]}})
+        assert "s3cr3t-value" not in blob(ev)
+
+    @pytest.mark.parametrize("key", ["uniqueTokenIdentifier", "incomingTokenType", "token_type", "fingerprint",
+                                     "grantType", "signature", "tokenIssuerType"])
+    def test_token_metadata_kept(self, key):
+        """Fields about tokens that are not secrets keep their values."""
+        assert not is_secret_key(key)
+        assert Scrubber()({key: "value-1"})[key] == "value-1"
+
+    def test_password_in_text(self):
+        """`password=...` inside text is redacted."""
+        assert "hunter22" not in Scrubber()({"m": "login failed password=hunter22 user=bob"})["m"]
+
+    def test_working_keys_skipped(self):
+        """The `_tt` working area is left for the token enricher."""
+        ev = Scrubber()({"_tt": {"authorization": f"Bearer {JWT}"}})
+        assert ev["_tt"]["authorization"] == f"Bearer {JWT}"
+
+
+class TestScrubText:
+    def test_json_pairs(self):
+        """Secret-named JSON members in raw text are redacted (DLQ originals)."""
+        out = scrub_text('{"password": "hunter2", "user": "bob", "client_secret":"abc"}')
+        assert "hunter2" not in out and "abc" not in out and '"user": "bob"' in out
+
+    def test_private_key_block(self):
+        """PEM private keys are removed whole."""
+        pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----"
+        assert "MIIEow" not in scrub_text(f"key: {pem}")
+
+    def test_plain_text_unchanged(self):
+        """Text with no secret is returned as is."""
+        assert scrub_text("User added to group") == "User added to group"
