@@ -13,9 +13,10 @@ from typing import Any
 
 from enrichers.config import parse_sections
 from enrichers.scrub import Scrubber, strip_working
+from enrichers.state import LocalState, SharedState
 from tokentrail.errors import DropEvent, RecordError
 
-__all__ = ["REGISTRY", "Chain", "EnrichError", "build_chain", "parse_sections"]
+__all__ = ["REGISTRY", "Chain", "EnrichError", "LocalState", "SharedState", "build_chain", "parse_sections"]
 
 Enricher = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -50,16 +51,18 @@ class Chain:
         return event
 
 
-# Builders by name, each `(config) -> Enricher`. Later stages register here (tokens, apps...).
-REGISTRY: dict[str, Callable[[Any], Enricher]] = {
-    "scrub_first": lambda config: Scrubber(collect=True),
-    "scrub_last": lambda config: Scrubber(collect=False),
-    "strip_working": lambda config: strip_working,
+# Builders by name, each `(config, state) -> Enricher`: `config` is the top-level Config (or None for
+# the defaults), `state` the SharedState of this worker. Later stages register here (tokens, apps...).
+REGISTRY: dict[str, Callable[[Any, SharedState], Enricher]] = {
+    "scrub_first": lambda config, state: Scrubber(collect=True),
+    "scrub_last": lambda config, state: Scrubber(collect=False),
+    "strip_working": lambda config, state: strip_working,
 }
 
 DEFAULT_ORDER = ["scrub_first", "scrub_last", "strip_working"]
 
 
-def build_chain(config: Any = None, order: list[str] | None = None) -> Chain:
-    """The chain for `config`, in DESIGN.md order."""
-    return Chain((name, REGISTRY[name](config)) for name in (order or DEFAULT_ORDER))
+def build_chain(config: Any = None, order: list[str] | None = None, state: SharedState | None = None) -> Chain:
+    """The chain for `config`, in DESIGN.md order; `state` is shared between workers (default: local)."""
+    shared = state if state is not None else LocalState()
+    return Chain((name, REGISTRY[name](config, shared)) for name in (order or DEFAULT_ORDER))
