@@ -1,0 +1,21 @@
+"""Google Workspace Reports API shapes: a page `{"items": [...]}`, one activity, or a JSON array.
+
+An empty page from the API has no `items` key at all (`{"kind": "admin#reports#activities",
+"etag": ...}`), so a page is recognised by its `kind` and yields nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from collectors._source import Record, unwrap_envelope
+
+PAGE_KIND = "admin#reports#activities"
+
+
+def unwrap(doc: Any) -> Iterator[Record]:
+    """Activities from an API page, a single activity or an array of either."""
+    if isinstance(doc, dict) and doc.get("kind") == PAGE_KIND and not isinstance(doc.get("items"), list):
+        return
+    yield from unwrap_envelope(doc, ("items",))
