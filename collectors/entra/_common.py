@@ -1,0 +1,161 @@
+"""Helpers shared by the sign-in and audit mappings: envelope, timestamps, addresses, users."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+import orjson
+
+from collectors._source import Event
+from tokentrail.errors import RecordError
+from tokentrail.event import add_related, get, put, ts
+
+_TENANT_IN_RESOURCE = re.compile(r"^/tenants/([^/]+)", re.I)
+_PROVIDER_IN_RESOURCE = re.compile(r"/providers/([^/]+)", re.I)
+_IP_PORT = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$")
+
+
+def strip_odata(obj: dict[str, Any]) -> dict[str, Any]:
+    """Drop Graph's `@odata.*` annotations: metadata, not data, and dotted keys break field paths.
+
+    Most records have none: a quick look at the serialized record skips the copy.
+    """
+    if b'"@odata' not in orjson.dumps(obj):
+        return obj
+    return _strip(obj)
+
+
+def _strip(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip(v) for k, v in obj.items() if not str(k).startswith("@odata")}
+    if isinstance(obj, list):
+        return [_strip(v) for v in obj]
+    return obj
+
+
+def timestamp(primary: Any, fallback: Any, primary_name: str, fallback_name: str) -> str:
+    """The body's own time (sign-in/activity time) when usable, else the envelope `time`.
+
+    The envelope `time` is when Azure Monitor wrote the record, often a minute or two after the
+    sign-in, and it is the field that arrives in odd forms (US locale); a malformed body time falls
+    back to it instead of losing the record.
+    """
+    if primary not in (None, ""):
+        try:
+            return ts(primary, field=primary_name)
+        except RecordError:
+            if fallback in (None, ""):
+                raise
+    if fallback in (None, ""):
+        raise RecordError(f"no usable timestamp: neither {primary_name} nor {fallback_name}")
+    return ts(fallback, field=fallback_name)
+
+
+def map_envelope(event: Event, envelope: dict[str, Any], props: dict[str, Any], ns: str) -> None:
+    """Azure Monitor envelope fields shared by sign-in and audit records (absent for Graph items)."""
+    resource_id = envelope.get("resourceId")
+    tenant = envelope.get("tenantId") or props.get("tenantId")
+    if not tenant and isinstance(resource_id, str):
+        m = _TENANT_IN_RESOURCE.match(resource_id)
+        tenant = m.group(1) if m else None
+    put(event, "azure.tenant_id", text(tenant))
+    put(event, "azure.correlation_id", text(envelope.get("correlationId") or props.get("correlationId")))
+    # Envelope resourceId is the tenant's ARM path; properties.resourceId (the app signed in to) stays
+    # in the provider namespace. They are different things and must not be merged.
+    if isinstance(resource_id, str) and resource_id:
+        put(event, "azure.resource.id", resource_id)
+        m = _PROVIDER_IN_RESOURCE.search(resource_id)
+        put(event, "azure.resource.provider", m.group(1) if m else None)
+    for raw, name in (
+        ("operationName", "operation_name"), ("operationVersion", "operation_version"),
+        ("resultType", "result_type"), ("resultSignature", "result_signature"),
+        ("resultDescription", "result_description"), ("identity", "identity"),
+    ):
+        put(event, f"{ns}.{name}", text(envelope.get(raw)))
+    level = envelope.get("Level", envelope.get("level"))
+    put(event, "log.level", text(level))
+    duration = duration_ns(envelope.get("durationMs"))
+    if duration is not None:
+        event["event"]["duration"] = duration
+    put(event, "geo.country_iso_code", text(envelope.get("location")))
+
+
+def text(value: Any) -> str | None:
+    """A scalar as a string (Azure sends `resultType` and `Level` as string or number); None else."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value).strip() or None
+
+
+def duration_ns(value: Any) -> int | None:
+    """`durationMs` (int, float or a string such as "0") to nanoseconds; None when unusable."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        ms = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(round(ms * 1_000_000)) if ms >= 0 else None
+
+
+def as_int(value: Any) -> int | None:
+    """An error code sent as int or numeric string to int; None for null, "" or non-numbers."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def parse_ip(value: Any) -> tuple[str | None, int | None]:
+    """An address as Azure writes it (`ip`, `ip:port`, `[ipv6]:port`) to (ip, port); (None, None) if not an IP."""
+    if not isinstance(value, str) or not value.strip():
+        return None, None
+    s = value.strip()
+    try:
+        return str(ipaddress.ip_address(s)), None
+    except ValueError:
+        pass
+    m = _IP_PORT.match(s)
+    if m:
+        host = m.group(1) or m.group(2)
+        try:
+            return str(ipaddress.ip_address(host)), int(m.group(3))
+        except ValueError:
+            return None, None
+    return None, None
+
+
+def put_source(event: Event, *candidates: Any) -> None:
+    """`source.ip` (+ port, `related.ip`) from the first candidate that is an IP address."""
+    for value in candidates:
+        ip, port = parse_ip(value)
+        if ip:
+            put(event, "source.ip", ip)
+            put(event, "source.port", port)
+            add_related(event, "ip", ip)
+            return
+
+
+def put_user(event: Event, upn: Any, user_id: Any, full_name: Any, prefix: str = "user") -> None:
+    """ECS user fields from a user principal name (`name@domain`), an object id and a display name."""
+    if isinstance(upn, str) and upn.strip():
+        upn = upn.strip()
+        name, at, domain = upn.rpartition("@")
+        if at and name and domain:
+            put(event, f"{prefix}.name", name)
+            put(event, f"{prefix}.domain", domain)
+            put(event, f"{prefix}.email", upn)
+        else:
+            put(event, f"{prefix}.name", upn)
+    put(event, f"{prefix}.id", text(user_id))
+    put(event, f"{prefix}.full_name", text(full_name))
+    add_related(event, "user", get(event, f"{prefix}.name"), get(event, f"{prefix}.email"),
+                get(event, f"{prefix}.id"))
