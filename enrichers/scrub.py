@@ -18,7 +18,7 @@ REDACTED = "[REDACTED]"
 _SECRET_KEY_EXACT = frozenset(
     {"token", "pwd", "pass", "apikey", "secret", "authorization", "proxyauthorization", "cookie",
      "setcookie", "assertion", "clientassertion", "code", "credentials",
-     "credential", "privatekey", "hectoken", "xapikey", "xauthtoken", "sessionid"}
+     "credential", "privatekey", "hectoken", "xapikey", "xauthtoken"}
 )
 _SECRET_KEY_SUFFIX = (
     "password", "passwd", "secret", "apikey", "accesstoken", "refreshtoken", "idtoken",
@@ -28,6 +28,7 @@ _SECRET_KEY_SUFFIX = (
 
 _JWT = r"eyJ[A-Za-z0-9_-]{4,}\.(?:[A-Za-z0-9_-]*\.){1,3}[A-Za-z0-9_-]*"
 _SCHEME = r"(?i:\b(?:Bearer|SSWS|Basic|Splunk|ApiKey|Token|Digest|Negotiate|NTLM|DPoP|MAC)\s+)"
+_CREDENTIAL = r"((?=[A-Za-z0-9._~+/=:-]*[0-9._~+/=-])[A-Za-z0-9._~+/=:-]{6,})"
 _QUERY_NAMES = (
     r"access_token|refresh_token|id_token|token|code|client_secret|password|passwd|pwd|api_key|apikey|"
     r"key|sig|signature|secret|assertion|client_assertion|session|sessionid|auth|jwt|hec_token|"
@@ -37,16 +38,18 @@ _TEXT_KV_NAMES = r"password|passwd|pwd|secret|client_secret|api_?key|access_toke
 
 VALUE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S), REDACTED),
-    (re.compile(_SCHEME + r"([A-Za-z0-9._~+/=:-]{6,})"), None),  # keep the scheme, see _sub_scheme
+    # keep the scheme (see _sub_scheme); a credential has a digit or symbol, so "Basic authentication"
+    # or "access token created" stay readable
+    (re.compile(_SCHEME + _CREDENTIAL), None),
     (re.compile(_JWT), REDACTED),
-    (re.compile(r"(?i)([?&;#](?:" + _QUERY_NAMES + r")=)[^&#\s\"']+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)((?:^|[?&;#])(?:" + _QUERY_NAMES + r")=)([^&#\s\"']+)"), r"\1" + REDACTED),
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:)[^/\s@\"']+@"), r"\1" + REDACTED + "@"),
     (re.compile(r"(?i)(\b(?:" + _TEXT_KV_NAMES + r")\s*[=:]\s*)(?!\[REDACTED\])[^\s\"'&,;}\]]{3,}"),
      r"\1" + REDACTED),
 ]
 # A quick test on a whole serialized event before walking it: most events have nothing to scrub.
 _VALUE_HINT = re.compile(
-    r"-----BEGIN|eyJ[A-Za-z0-9_-]{4,}\.|" + _SCHEME + r"[A-Za-z0-9._~+/=:-]{6}|[?&;#](?i:" + _QUERY_NAMES
+    r"-----BEGIN|eyJ[A-Za-z0-9_-]{4,}\.|" + _SCHEME + _CREDENTIAL + r"|(?:^|[?&;#])(?i:" + _QUERY_NAMES
     + r")=|://[^/\s:@\"']+:[^/\s@\"']+@|(?i:\b(?:" + _TEXT_KV_NAMES + r")\s*[=:])"
 )
 _KEY_HINT = re.compile(
@@ -63,15 +66,22 @@ def _sub_scheme(m: re.Match[str]) -> str:
 def is_secret_key(key: str) -> bool:
     """True for keys whose string values are secrets (`password`, `client_secret`, `x-api-key`...)."""
     k = re.sub(r"[\s_.\-]", "", key.lower())
-    return k in _SECRET_KEY_EXACT or k.endswith(_SECRET_KEY_SUFFIX)
+    return k in _SECRET_KEY_EXACT or k.endswith(_SECRET_KEY_SUFFIX) or k.endswith("authorization")
+
+
+_TOKEN_PARAMS = ("access_token", "refresh_token", "id_token", "token", "jwt")
 
 
 def find_tokens(text: str) -> list[str]:
-    """Raw JWTs and bearer-style credentials in `text`, for the token enricher."""
+    """Raw JWTs, bearer-style credentials and token query parameters in `text`, for the token enricher."""
     found = [m.group(0) for m in VALUE_PATTERNS[2][0].finditer(text)]
     for m in VALUE_PATTERNS[1][0].finditer(text):
         if m.group(1) not in found:
             found.append(m.group(1))
+    for m in VALUE_PATTERNS[3][0].finditer(text):
+        name = m.group(1).lstrip("?&;#").rstrip("=").lower()
+        if name in _TOKEN_PARAMS and m.group(2) not in found and m.group(2) != REDACTED:
+            found.append(m.group(2))
     return found
 
 

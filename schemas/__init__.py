@@ -52,7 +52,7 @@ def field_paths(event: Any, prefix: str = "") -> set[str]:
 def undeclared(event: dict[str, Any]) -> list[str]:
     """Paths in `event` that no fields.yml declares (a `flattened` or `object` field covers its subtree)."""
     fields = declared_fields()
-    opaque = [n + "." for n, f in fields.items() if f.get("type") in ("flattened", "object")]
+    opaque = [n + "." for n, f in fields.items() if f.get("type") in ("flattened", "object", "geo_point")]
     bad = []
     for p in sorted(field_paths(event)):
         if p in fields or any(p.startswith(o) for o in opaque):

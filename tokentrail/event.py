@@ -218,7 +218,8 @@ def _ua(original: str) -> tuple[tuple[str, str], ...]:
     out: dict[str, str] = {}
     if r.user_agent and r.user_agent.family != "Other":
         out["name"] = r.user_agent.family
-        version = ".".join(p for p in (r.user_agent.major, r.user_agent.minor, r.user_agent.patch) if p)
+        parts = (r.user_agent.major, r.user_agent.minor, r.user_agent.patch, r.user_agent.patch_minor)
+        version = ".".join(p for p in parts if p)
         if version:
             out["version"] = version
     if r.os and r.os.family != "Other":

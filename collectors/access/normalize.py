@@ -135,8 +135,9 @@ def normalize(record: dict[str, Any]) -> list[dict[str, Any]]:
     event["event"].update(category=["web"], type=["access"], action="http_request")
     if req.dialect != "canonical":
         event["event"]["provider"] = req.dialect
-    request_id = req.get("request_id")
-    event["event"]["id"] = str(request_id) if request_id is not None else stable_id(DATASET, record)
+    # Not the request id alone: Traefik logs X-Request-Id as the client sent it, so a client could
+    # reuse an old id and have its request dropped as a duplicate. The whole record is the identity.
+    event["event"]["id"] = stable_id(DATASET, record)
     put(event, "event.duration", req.duration_ns)
     _http(event, req)
     _url(event, req)

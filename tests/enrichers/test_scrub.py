@@ -93,3 +93,11 @@ class TestScrubText:
     def test_plain_text_unchanged(self):
         """Text with no secret is returned as is."""
         assert scrub_text("User added to group") == "User added to group"
+
+
+class TestNoFalsePositives:
+    @pytest.mark.parametrize("text", ["Personal access token created", "Basic authentication enabled",
+                                      "Bearer token required", "Token revoked by admin"])
+    def test_prose_about_tokens_kept(self, text):
+        """Words after a scheme name that are not credentials stay readable."""
+        assert Scrubber()({"m": text})["m"] == text
