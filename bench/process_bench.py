@@ -75,7 +75,8 @@ def main() -> int:
             c, e, _ = run_process(source, path)
             cpu += c - startup
             events += e
-            records += sum(1 for _ in open(path, "rb"))
+            with open(path, "rb") as f:
+                records += sum(1 for _ in f)
         bare_cpu = sum(bare(p) for p in files.values())
         eps = events / cpu
         bare_eps = records / bare_cpu
