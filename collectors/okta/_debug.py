@@ -1,0 +1,163 @@
+"""`debugContext.debugData`: every value is a string, some of them encoded documents.
+
+- `risk` and `behaviors` are Java `Map.toString()` output: `{level=LOW, reasons=Anomalous Device,
+  Anomalous Location}`. Values may hold ", " themselves, so a split on ", " (Elastic's kv processor)
+  breaks them; we split only where the next piece starts a `key=`.
+- `logOnlySecurityData` (and newer keys such as `tunnels`) are JSON documents inside a string.
+- scopes (`grantedScopes`, `requestedScopes`) are one string, separated by spaces or ", ".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+# A key in a Java map: no '=', ',', braces; it may hold spaces and dashes ("New Geo-Location").
+_KEY_AHEAD = re.compile(r"\s*[^\s=,{}][^=,{}]*=")
+_SCOPE_SPLIT = re.compile(r"[,\s]+")
+
+# debugData keys copied to typed `okta.debug_context.debug_data.<snake>` fields (as Elastic does);
+# the whole object is always in `.flattened`.
+TYPED_KEYS = {
+    "authnRequestId": "authn_request_id",
+    "clientAuthType": "client_auth_type",
+    "deviceFingerprint": "device_fingerprint",
+    "dtHash": "dt_hash",
+    "factor": "factor",
+    "grantType": "grant_type",
+    "requestId": "request_id",
+    "requestUri": "request_uri",
+    "threatSuspected": "threat_suspected",
+    "url": "url",
+}
+SCOPE_KEYS = {"grantedScopes": "granted_scopes", "requestedScopes": "requested_scopes"}
+
+
+def parse_java_map(text: str) -> dict[str, Any] | None:
+    """`{a=1, b=x, y, c={d=2}}` to a dict of strings (nested maps too); None if it is not one."""
+    s = text.strip()
+    if len(s) < 2 or s[0] != "{" or s[-1] != "}":
+        return None
+    inner = s[1:-1]
+    out: dict[str, Any] = {}
+    for part in _split_top(inner):
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            return None
+        value = value.strip()
+        nested = parse_java_map(value) if value.startswith("{") else None
+        out[key] = nested if nested is not None else value
+    return out
+
+
+def _split_top(inner: str) -> list[str]:
+    """Split at ", " outside braces, and only where a `key=` follows."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(inner):
+        c = inner[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == "," and depth == 0 and _KEY_AHEAD.match(inner, i + 1):
+            parts.append(inner[start:i])
+            start = i + 1
+        i += 1
+    if inner[start:].strip():
+        parts.append(inner[start:])
+    return parts
+
+
+def clean(obj: Any) -> Any:
+    """Drop None, "", the string "null" and empty containers, recursively (Okta writes all four)."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            v = clean(v)
+            if not _empty(v):
+                out[k] = v
+        return out
+    if isinstance(obj, list):
+        return [v for v in (clean(v) for v in obj) if not _empty(v)]
+    return obj
+
+
+def _empty(v: Any) -> bool:
+    return v is None or v == "" or v == "null" or v == [] or v == {}
+
+
+def decode_value(value: Any) -> Any:
+    """A debugData value with its encoded document decoded: JSON first, then a Java map.
+
+    None for an empty document; the string unchanged when it is neither.
+    """
+    if not isinstance(value, str) or not value.startswith(("{", "[")):
+        return value
+    parsed = parse_json_string(value)
+    if isinstance(parsed, dict | list):
+        return clean(parsed) or None  # "{}" / "[]" say nothing: dropped like any empty value
+    parsed = parse_java_map(value)
+    if parsed is None:
+        return value
+    return clean(parsed) or None
+
+
+def parse_json_string(text: str) -> Any:
+    """A JSON document inside a string, or the string itself when it is not one."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+def split_scopes(value: Any) -> list[str]:
+    """`"openid, profile email"` to `["openid", "profile", "email"]`."""
+    if isinstance(value, list):
+        return [str(v) for v in value if v not in (None, "")]
+    if not isinstance(value, str):
+        return []
+    return [s for s in _SCOPE_SPLIT.split(value) if s]
+
+
+def _risk_fields(risk: Any, behaviors: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(risk, dict):
+        if risk.get("level"):
+            out["risk_level"] = str(risk["level"])
+        reasons = risk.get("reasons")
+        if isinstance(reasons, str):
+            out["risk_reasons"] = [r for r in re.split(r",\s*", reasons) if r]
+        elif isinstance(reasons, list):
+            out["risk_reasons"] = [str(r) for r in reasons]
+    if isinstance(behaviors, dict):
+        positive = [k for k, v in behaviors.items() if str(v).upper() == "POSITIVE"]
+        if positive:
+            out["risk_behaviors"] = positive
+    return out
+
+
+def debug_data(raw: dict[str, Any]) -> dict[str, Any]:
+    """The `okta.debug_context.debug_data` object: typed fields plus `flattened` (parsed copy)."""
+    flat = {key: v for key, v in ((key, decode_value(value)) for key, value in raw.items()) if v is not None}
+    out: dict[str, Any] = {}
+    for key, name in TYPED_KEYS.items():
+        value = flat.get(key)
+        if isinstance(value, str | int | float | bool):
+            out[name] = str(value) if not isinstance(value, str) else value
+    for key, name in SCOPE_KEYS.items():
+        scopes = split_scopes(flat.get(key))
+        if scopes:
+            out[name] = scopes
+    # logOnlySecurityData is the newer, richer source; the Java-map fields fill what it lacks.
+    sec = flat.get("logOnlySecurityData")
+    sec = sec if isinstance(sec, dict) else {}
+    risk = _risk_fields(sec.get("risk"), sec.get("behaviors"))
+    for k, v in _risk_fields(flat.get("risk"), flat.get("behaviors")).items():
+        risk.setdefault(k, v)
+    out.update(risk)
+    if flat:
+        out["flattened"] = flat
+    return out
