@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
+import re2
 
 REDACTED = "[REDACTED]"
 
@@ -47,14 +48,36 @@ VALUE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)(\b(?:" + _TEXT_KV_NAMES + r")\s*[=:]\s*)(?!\[REDACTED\])[^\s\"'&,;}\]]{3,}"),
      r"\1" + REDACTED),
 ]
-# A quick test on a whole serialized event before walking it: most events have nothing to scrub.
-_VALUE_HINT = re.compile(
-    r"-----BEGIN|eyJ[A-Za-z0-9_-]{4,}\.|" + _SCHEME + _CREDENTIAL + r"|(?:^|[?&;#])(?i:" + _QUERY_NAMES
-    + r")=|://[^/\s:@\"']+:[^/\s@\"']+@|(?i:\b(?:" + _TEXT_KV_NAMES + r")\s*[=:])"
+# Quick tests run before any walking or substitution: most events carry nothing to scrub. RE2 runs
+# them in linear time over the whole serialized event (Python's re backtracks badly on these).
+_SEP = r"[_\-. ]?"
+
+
+def _sep_word(word: str) -> str:
+    return _SEP.join(re.escape(c) for c in word)
+
+
+_VALUE_HINT_RE = (
+    r"-----BEGIN|eyJ[A-Za-z0-9_-]{4,}\.|"
+    r"(?i:\b(?:bearer|ssws|basic|splunk|apikey|token|digest|negotiate|ntlm|dpop|mac)\s+)"
+    r"[A-Za-z0-9._~+/=:-]*[0-9._~+/=-]|"
+    r"(?i:(?:^|[?&;#])(?:" + _QUERY_NAMES + r")=)|"
+    r"://[^/\s:@\"']+:[^/\s@\"']+@|"
+    r"(?i:\b(?:" + _TEXT_KV_NAMES + r")\s*[=:])"
 )
-_KEY_HINT = re.compile(
-    r'"[^"]*(?i:pass|secret|token|key|auth|cookie|assertion|code|sig|credential|session|pwd)[^"]*":'
+_KEY_HINT_RE = (
+    r'"(?i:(?:' + "|".join(_sep_word(w) for w in sorted(_SECRET_KEY_EXACT)) + r')|[^"]*(?:'
+    + "|".join(_sep_word(w) for w in (*_SECRET_KEY_SUFFIX, "authorization")) + r'))"\s*:'
 )
+_VALUE_HINT = re2.compile(_VALUE_HINT_RE)
+_KEY_HINT = re2.compile(_KEY_HINT_RE)
+# JSON escapes could spell a secret the byte patterns cannot see (\u0065yJ...): such input is scanned.
+_ANY_HINT = re2.compile(_VALUE_HINT_RE + "|" + _KEY_HINT_RE + r"|\\u00")
+
+
+def has_secret_hint(data: bytes | str) -> bool:
+    """Whether `data` (a raw record or a serialized event) may hold a secret: one linear scan."""
+    return _ANY_HINT.search(data) is not None
 
 
 def _sub_scheme(m: re.Match[str]) -> str:
@@ -91,6 +114,8 @@ def scrub_text(text: str) -> str:
         return text
     if _KEY_HINT.search(text):
         text = _JSON_SECRET_PAIR.sub(_sub_pair, text)
+        if "\\" in text:  # keys inside JSON-in-a-string are escaped: \"password\": \"...\"
+            text = _ESCAPED_SECRET_PAIR.sub(_sub_escaped_pair, text)
     if not _VALUE_HINT.search(text):
         return text
     for pattern, repl in VALUE_PATTERNS:
@@ -99,6 +124,15 @@ def scrub_text(text: str) -> str:
 
 
 _JSON_SECRET_PAIR = re.compile(r'"((?:[^"\\]|\\.){1,80})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
+
+
+_ESCAPED_SECRET_PAIR = re.compile(r'\\"([^"\\]{1,80})\\"(\s*:\s*)\\"((?:[^"\\]|\\[^"])*)\\"')
+
+
+def _sub_escaped_pair(m: re.Match[str]) -> str:
+    if is_secret_key(m.group(1)) and m.group(3) not in ("", REDACTED):
+        return f'\\"{m.group(1)}\\"{m.group(2)}\\"{REDACTED}\\"'
+    return m.group(0)
 
 
 def _sub_pair(m: re.Match[str]) -> str:
@@ -118,10 +152,12 @@ class Scrubber:
         self.collect = collect
 
     def __call__(self, event: dict) -> dict:
-        text = orjson.dumps({k: v for k, v in event.items() if k != "_tt"}).decode()
+        tt = event.get("_tt")
+        if tt is not None and tt.get("scan") is False:
+            return event  # the runtime found no hint of a secret in the raw record
+        text = orjson.dumps({k: v for k, v in event.items() if k != "_tt"})
         has_values = _VALUE_HINT.search(text) is not None
-        has_keys = _KEY_HINT.search(text) is not None
-        if not (has_values or has_keys):
+        if not has_values and _KEY_HINT.search(text) is None:
             return event
         found: list[tuple[str, str]] = []
         for key, value in list(event.items()):

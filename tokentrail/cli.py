@@ -109,7 +109,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     dlq_out: BinaryIO = open(args.dlq, "ab") if args.dlq else sys.stderr.buffer  # noqa: SIM115
     names = args.inputs or ["-"]
     limits = {"max_record": cfg.pipeline.max_record_bytes, "max_document": cfg.pipeline.max_document_bytes}
-    dumps = orjson.dumps
+    dumps, encode = orjson.dumps, processor.encode
     try:
         for name in names:
             if name == "-":
@@ -125,7 +125,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                     result = processor.process(Raw(args.source, unit.data, f"{label}:{unit.line}", unit.size,
                                                    unit.document))
                     if result.events:
-                        out.write(b"".join(dumps(e) + b"\n" for e in result.events))
+                        out.write(b"".join(encode(e, result.clean) + b"\n" for e in result.events))
                     if result.dlq:
                         dlq_out.write(b"".join(dumps(d) + b"\n" for d in result.dlq))
         out.flush()

@@ -13,12 +13,13 @@ import orjson
 
 from collectors._source import Source
 from enrichers import Chain
-from enrichers.scrub import scrub_text
+from enrichers.scrub import Scrubber, has_secret_hint, scrub_text
 from tokentrail.clock import Clock
 from tokentrail.errors import DropEvent, RecordError
 from tokentrail.event import format_ts
 
 DEFAULT_MAX_RECORD_BYTES = 1 << 20
+_FINAL_SCRUB = Scrubber(collect=False)
 
 
 @dataclass(slots=True)
@@ -37,6 +38,7 @@ class Result:
     events: list[dict[str, Any]] = field(default_factory=list)
     dlq: list[dict[str, Any]] = field(default_factory=list)
     dropped: int = 0
+    clean: bool = False  # the raw unit held no hint of a secret (see Processor.encode)
 
 
 def dlq_record(
@@ -110,11 +112,26 @@ class Processor:
             return result
         ingested = format_ts(self.clock.now())
         many = len(records) > 1
+        # One linear scan of the raw bytes tells the scrubber whether walking the events is needed.
+        scan = has_secret_hint(raw.data)
+        result.clean = not scan
         for i, record in enumerate(records):
-            self._one(raw, source, record, f"{raw.origin}#{i}" if many else raw.origin, ingested, result)
+            self._one(raw, source, record, f"{raw.origin}#{i}" if many else raw.origin, ingested, scan, result)
         return result
 
-    def _one(self, raw: Raw, source: Source, record: dict, origin: str, ingested: str, result: Result) -> None:
+    def encode(self, event: dict[str, Any], clean: bool = False) -> bytes:
+        """The event as JSON, after a last scan of the exact bytes that leave: the final safety net.
+
+        `clean` (Result.clean): the raw record held no hint of a secret, so neither can its events
+        (sources copy and reshape, never decode); the scan is then skipped.
+        """
+        data = orjson.dumps(event)
+        if not clean and has_secret_hint(data):
+            data = orjson.dumps(_FINAL_SCRUB(event))
+        return data
+
+    def _one(self, raw: Raw, source: Source, record: dict, origin: str, ingested: str, scan: bool,
+             result: Result) -> None:
         try:
             events = source.normalize(record)
         except RecordError as exc:
@@ -129,6 +146,7 @@ class Processor:
             return
         for event in events:
             event.setdefault("event", {})["ingested"] = ingested
+            event.setdefault("_tt", {})["scan"] = scan
             try:
                 event = self.chain(event)
             except DropEvent:

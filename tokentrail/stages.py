@@ -88,7 +88,7 @@ def enrich(consumer: Consumer, bus: Bus, topics: Topics, processor: Processor, s
             latch = Latch(len(result.events) + len(result.dlq), msg.ack)
             for event in result.events:
                 eid = (event.get("event") or {}).get("id")
-                bus.publish(topics.events, orjson.dumps(event), key=eid.encode() if eid else None,
+                bus.publish(topics.events, processor.encode(event, result.clean), key=eid.encode() if eid else None,
                             on_done=latch.child)
             for rec in result.dlq:
                 d = rec["tokentrail"]["dlq"]

@@ -101,3 +101,33 @@ class TestNoFalsePositives:
     def test_prose_about_tokens_kept(self, text):
         """Words after a scheme name that are not credentials stay readable."""
         assert Scrubber()({"m": text})["m"] == text
+
+
+class TestFinalSafetyNet:
+    def _processor(self, step):
+        from collectors import SOURCES
+        from enrichers import Chain
+        from enrichers.scrub import strip_working
+        from tokentrail.pipeline import Processor
+
+        return Processor(SOURCES, Chain([("leaky", step), ("strip", strip_working)]))
+
+    def test_secret_added_after_scrubbing_is_caught_at_encode(self):
+        """A secret that reaches the output bytes of a record with hints is scrubbed when encoded."""
+        from tokentrail.pipeline import Raw
+
+        def leaky(ev):
+            ev["message"] = f"oops Bearer {JWT}"
+            return ev
+
+        p = self._processor(leaky)
+        raw = orjson.dumps({"timestamp": "2026-01-01T00:00:00Z", "url": "/x", "authorization": "Basic abc123=="})
+        result = p.process(Raw("access", raw, "t:1"))
+        out = b"".join(p.encode(e, result.clean) for e in result.events)
+        assert JWT.encode() not in out and b"abc123" not in out
+
+    def test_escaped_input_is_scanned(self):
+        """JSON escapes that could hide a secret from the byte scan mark the record for scanning."""
+        from enrichers.scrub import has_secret_hint
+
+        assert has_secret_hint(b'{"m": "\\u0065yJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig"}')
