@@ -1,6 +1,6 @@
 """Regenerate the committed schema artifacts: `python -m schemas.build` (a test checks they are current).
 
-Writes schemas/event.schema.json, schemas/elasticsearch/*.json and schemas/FIELDS.md.
+Writes schemas/event.schema.json, schemas/templates/*/*.json and schemas/FIELDS.md.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def artifacts() -> dict[Path, bytes]:
     out: dict[Path, bytes] = {HERE / "event.schema.json": orjson.dumps(event_schema(), option=_OPTS) + b"\n"}
     for kind, items in templates().items():
         for name, body in items.items():
-            out[HERE / "elasticsearch" / kind / f"{name}.json"] = orjson.dumps(body, option=_OPTS) + b"\n"
+            out[HERE / "templates" / kind / f"{name}.json"] = orjson.dumps(body, option=_OPTS) + b"\n"
     out[HERE / "FIELDS.md"] = field_reference().encode()
     return out
 
