@@ -101,8 +101,13 @@ class Embedded:
         while t.is_alive():
             t.join(0.2)
             if self.stop.is_set():
-                # After SIGTERM the stages drain what is in flight, within the grace period.
+                # After SIGTERM the stages drain what is in flight, within the grace period; then what
+                # is left stays unacknowledged (its checkpoint did not move) and is read again next time.
                 now = self.clock.monotonic()
                 deadline = deadline or now + self.cfg.pipeline.drain_seconds
                 if now > deadline:
                     drain.set()
+                if now > deadline + 2:
+                    log.warning("stage did not finish within the grace period; its records will be re-read",
+                                stage=t.name)
+                    return
