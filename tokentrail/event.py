@@ -21,6 +21,8 @@ _FRACTION = re.compile(r"(\.\d+)")
 _US_LOCALE = re.compile(
     r"^(\d{1,2})/(\d{1,2})/(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.(\d+))?\s*([AaPp][Mm])?$"
 )
+# `2024-03-05T09:12:44.120Z` and its kin (any 0-9 fraction digits): the form `ts` fast-paths.
+_RFC3339_Z = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z\Z", re.ASCII)
 # Below this, a bare number is epoch seconds; above it, milliseconds; above the next, microseconds.
 _MS_THRESHOLD = 100_000_000_000
 _US_THRESHOLD = 100_000_000_000_000
@@ -28,12 +30,15 @@ _US_THRESHOLD = 100_000_000_000_000
 
 def format_ts(dt: datetime) -> str:
     """RFC 3339 in UTC with `Z`, milliseconds unless the value carries finer precision."""
-    dt = dt.astimezone(UTC)
-    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
     us = dt.microsecond
-    if us % 1000 == 0:
-        return f"{base}.{us // 1000:03d}Z"
-    return f"{base}.{us:06d}Z"
+    frac = f"{us // 1000:03d}Z" if us % 1000 == 0 else f"{us:06d}Z"
+    if dt.year < 1000:  # strftime does not pad such years; keep its output
+        return f"{dt.strftime('%Y-%m-%dT%H:%M:%S')}.{frac}"
+    # An f-string is several times faster than strftime, and this runs for every event.
+    return (f"{dt.year}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
+            f"{frac}")
 
 
 def from_epoch(value: float | int, unit: str = "auto") -> datetime:
@@ -109,7 +114,36 @@ def parse_ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> dat
 
 def ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> str:
     """`parse_ts` then `format_ts`."""
+    if type(value) is str:
+        fast = _ts_rfc3339_z(value)
+        if fast is not None:
+            return fast
     return format_ts(parse_ts(value, field=field, unit=unit))
+
+
+def _ts_rfc3339_z(text: str) -> str | None:
+    """`ts` of text already in RFC 3339 UTC `Z` form, without building an aware datetime.
+
+    Most providers send exactly this; it is the output form too, so only the fraction may need
+    reshaping. None (use the general path, which also words the errors) for anything else,
+    including invalid dates and years out of range.
+    """
+    m = _RFC3339_Z.match(text)
+    if m is None:
+        return None
+    y, mo, d, h, mi, s, frac = m.groups()
+    year = int(y)
+    if not 1970 <= year <= 2200:
+        return None
+    try:
+        datetime(year, int(mo), int(d), int(h), int(mi), int(s))  # validates day of month, 24:00...
+    except ValueError:
+        return None
+    if frac is not None and len(frac) == 3:
+        return text  # already milliseconds: the output is the input
+    us = int(frac[:6].ljust(6, "0")) if frac else 0
+    tail = f"{us // 1000:03d}Z" if us % 1000 == 0 else f"{us:06d}Z"
+    return f"{y}-{mo}-{d}T{h}:{mi}:{s}.{tail}"
 
 
 def stable_id(*parts: Any) -> str:
@@ -118,17 +152,29 @@ def stable_id(*parts: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
+# `put` paths split once: callers use a few hundred literal paths over and over.
+_PATHS: dict[str, tuple[tuple[str, ...], str]] = {}
+
+
+def _split_path(path: str) -> tuple[tuple[str, ...], str]:
+    keys = path.split(".")
+    split = (tuple(keys[:-1]), keys[-1])
+    if len(_PATHS) < 8192:  # bounded, should a caller build paths from data
+        _PATHS[path] = split
+    return split
+
+
 def put(d: dict, path: str, value: Any) -> None:
     """Set `a.b.c` in nested dicts, skipping None, empty strings and empty containers."""
     if value is None or value == "" or value == [] or value == {}:
         return
-    keys = path.split(".")
-    for k in keys[:-1]:
+    parents, last = _PATHS.get(path) or _split_path(path)
+    for k in parents:
         nxt = d.get(k)
         if not isinstance(nxt, dict):
             nxt = d[k] = {}
         d = nxt
-    d[keys[-1]] = value
+    d[last] = value
 
 
 def get(d: Any, path: str, default: Any = None) -> Any:
@@ -170,10 +216,43 @@ def snake_keys(obj: Any, *, drop_empty: bool = True, null_strings: bool = False)
 
     `null_strings` also drops the literal string "null" (Okta writes `"zone": "null"`).
     """
+    if drop_empty and not null_strings:
+        return _snake_drop(obj)
+    return _snake_keys(obj, drop_empty, null_strings)
+
+
+def _snake_drop(obj: Any) -> Any:
+    """`snake_keys` with the default flags: the common case, without keyword passing per node."""
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            v = snake_keys(v, drop_empty=drop_empty, null_strings=null_strings)
+            if isinstance(v, dict | list):
+                v = _snake_drop(v)
+                if not v:
+                    continue
+            elif v is None or v == "":
+                continue
+            out[snake(k if type(k) is str else str(k))] = v
+        return out
+    if isinstance(obj, list):
+        items = []
+        for v in obj:
+            if isinstance(v, dict | list):
+                v = _snake_drop(v)
+                if not v:
+                    continue
+            elif v is None or v == "":
+                continue
+            items.append(v)
+        return items
+    return obj
+
+
+def _snake_keys(obj: Any, drop_empty: bool, null_strings: bool) -> Any:
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            v = _snake_keys(v, drop_empty, null_strings)
             if drop_empty and (v is None or v == "" or v == [] or v == {}):
                 continue
             if null_strings and v == "null":
@@ -181,7 +260,7 @@ def snake_keys(obj: Any, *, drop_empty: bool = True, null_strings: bool = False)
             out[snake(str(k))] = v
         return out
     if isinstance(obj, list):
-        items = [snake_keys(v, drop_empty=drop_empty, null_strings=null_strings) for v in obj]
+        items = [_snake_keys(v, drop_empty, null_strings) for v in obj]
         if drop_empty:
             items = [v for v in items if not (v is None or v == "" or v == [] or v == {})]
         return items
@@ -239,4 +318,7 @@ def put_user_agent(event: dict, original: Any) -> None:
         return
     put(event, "user_agent.original", original)
     for key, value in _ua(original):
-        put(event, f"user_agent.{key}", value)
+        put(event, _UA_PATHS.get(key) or f"user_agent.{key}", value)
+
+
+_UA_PATHS = {k: f"user_agent.{k}" for k in ("name", "version", "os.name", "os.version", "os.full", "device.name")}
