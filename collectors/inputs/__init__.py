@@ -17,6 +17,8 @@ from tokentrail.clock import Clock
 
 INPUT_KINDS: dict[str, str] = {
     "file": "collectors.inputs.file",
+    "api": "collectors.inputs.api",
+    "http": "collectors.inputs.http",
 }
 
 OnDone = Callable[[BaseException | None], None]
