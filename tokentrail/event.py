@@ -21,8 +21,10 @@ _FRACTION = re.compile(r"(\.\d+)")
 _US_LOCALE = re.compile(
     r"^(\d{1,2})/(\d{1,2})/(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.(\d+))?\s*([AaPp][Mm])?$"
 )
-# `2024-03-05T09:12:44.120Z` and its kin (any 0-9 fraction digits): the form `ts` fast-paths.
-_RFC3339_Z = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z\Z", re.ASCII)
+# `2024-03-05T09:12:44.120Z` and its kin (0-9 fraction digits, Z or +00:00): the form `ts` fast-paths.
+_RFC3339_Z = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|\+00:00)\Z", re.ASCII
+)
 # Below this, a bare number is epoch seconds; above it, milliseconds; above the next, microseconds.
 _MS_THRESHOLD = 100_000_000_000
 _US_THRESHOLD = 100_000_000_000_000
@@ -122,7 +124,7 @@ def ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> str:
 
 
 def _ts_rfc3339_z(text: str) -> str | None:
-    """`ts` of text already in RFC 3339 UTC `Z` form, without building an aware datetime.
+    """`ts` of text already in RFC 3339 UTC (`Z` or `+00:00`), without building an aware datetime.
 
     Most providers send exactly this; it is the output form too, so only the fraction may need
     reshaping. None (use the general path, which also words the errors) for anything else,
@@ -131,7 +133,7 @@ def _ts_rfc3339_z(text: str) -> str | None:
     m = _RFC3339_Z.match(text)
     if m is None:
         return None
-    y, mo, d, h, mi, s, frac = m.groups()
+    y, mo, d, h, mi, s, frac, zone = m.groups()
     year = int(y)
     if not 1970 <= year <= 2200:
         return None
@@ -139,7 +141,7 @@ def _ts_rfc3339_z(text: str) -> str | None:
         datetime(year, int(mo), int(d), int(h), int(mi), int(s))  # validates day of month, 24:00...
     except ValueError:
         return None
-    if frac is not None and len(frac) == 3:
+    if zone == "Z" and frac is not None and len(frac) == 3:
         return text  # already milliseconds: the output is the input
     us = int(frac[:6].ljust(6, "0")) if frac else 0
     tail = f"{us // 1000:03d}Z" if us % 1000 == 0 else f"{us:06d}Z"
@@ -222,22 +224,32 @@ def snake_keys(obj: Any, *, drop_empty: bool = True, null_strings: bool = False)
 
 
 def _snake_drop(obj: Any) -> Any:
-    """`snake_keys` with the default flags: the common case, without keyword passing per node."""
+    """`snake_keys` with the default flags: the common case, without keyword passing per node.
+
+    Hot (Entra copies whole records through it): exact type checks first, snake names from a dict.
+    """
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            if isinstance(v, dict | list):
+            if v is None:
+                continue
+            t = type(v)
+            if t is str:
+                if not v:
+                    continue
+            elif t is dict or t is list or isinstance(v, _CONTAINERS):
                 v = _snake_drop(v)
                 if not v:
                     continue
-            elif v is None or v == "":
+            elif v == "":
                 continue
-            out[snake(k if type(k) is str else str(k))] = v
+            name = _SNAKE.get(k)
+            out[name if name is not None else _snake_cached(k)] = v
         return out
     if isinstance(obj, list):
         items = []
         for v in obj:
-            if isinstance(v, dict | list):
+            if isinstance(v, _CONTAINERS):
                 v = _snake_drop(v)
                 if not v:
                     continue
@@ -246,6 +258,19 @@ def _snake_drop(obj: Any) -> Any:
             items.append(v)
         return items
     return obj
+
+
+_CONTAINERS = (dict, list)
+_SNAKE: dict[Any, str] = {}
+
+
+def _snake_cached(key: Any) -> str:
+    if type(key) is not str:
+        return snake(str(key))  # never cached: 1 and True would share an entry
+    name = snake(key)
+    if len(_SNAKE) < 8192:  # bounded: keys come from data
+        _SNAKE[key] = name
+    return name
 
 
 def _snake_keys(obj: Any, drop_empty: bool, null_strings: bool) -> Any:

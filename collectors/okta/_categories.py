@@ -8,6 +8,8 @@ the System Log is an identity provider's record of identity and access activity.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 Categorisation = tuple[list[str], list[str]]
 
 EXACT: dict[str, Categorisation] = {
@@ -64,6 +66,18 @@ def _verb_type(event_type: str) -> str:
 
 def categorize(event_type: str) -> Categorisation:
     """ECS (category, type) lists for an Okta `eventType` (fresh lists: callers may mutate them)."""
+    categories, types = _cached(event_type)
+    return list(categories), list(types)
+
+
+@lru_cache(maxsize=2048)
+def _cached(event_type: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # A few hundred event types in all: the prefix scan runs once per type.
+    categories, types = _categorize(event_type)
+    return tuple(categories), tuple(types)
+
+
+def _categorize(event_type: str) -> Categorisation:
     hit = EXACT.get(event_type)
     if hit:
         return list(hit[0]), list(hit[1])

@@ -14,9 +14,13 @@ from typing import Any
 
 import orjson
 
+from tokentrail.event import snake
+
 # A key in a Java map: no '=', ',', braces; it may hold spaces and dashes ("New Geo-Location").
 _KEY_AHEAD = re.compile(r"\s*[^\s=,{}][^=,{}]*=")
 _SCOPE_SPLIT = re.compile(r"[,\s]+")
+_STRUCTURE = re.compile(r"[{},]")
+_REASONS_SPLIT = re.compile(r",\s*")
 
 # debugData keys copied to typed `okta.debug_context.debug_data.<snake>` fields (as Elastic does);
 # the whole object is always in `.flattened`.
@@ -55,17 +59,16 @@ def parse_java_map(text: str) -> dict[str, Any] | None:
 
 def _split_top(inner: str) -> list[str]:
     """Split at ", " outside braces, and only where a `key=` follows."""
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(inner):
-        c = inner[i]
+    parts, depth, start = [], 0, 0
+    for m in _STRUCTURE.finditer(inner):  # only braces and commas matter
+        c, i = m.group(), m.start()
         if c == "{":
             depth += 1
         elif c == "}":
             depth -= 1
-        elif c == "," and depth == 0 and _KEY_AHEAD.match(inner, i + 1):
+        elif depth == 0 and _KEY_AHEAD.match(inner, i + 1):
             parts.append(inner[start:i])
             start = i + 1
-        i += 1
     if inner[start:].strip():
         parts.append(inner[start:])
     return parts
@@ -89,6 +92,33 @@ def _empty(v: Any) -> bool:
     return v is None or v == "" or v == "null" or v == [] or v == {}
 
 
+def present(v: Any) -> Any:
+    """`v` as `clean` would leave it inside a record, or None where cleaning would drop it.
+
+    Reading fields through this gives what reading the cleaned record gives, without cleaning
+    the whole record first (most of it is never read).
+    """
+    if type(v) is str:
+        return None if v == "" or v == "null" else v
+    if isinstance(v, dict | list):
+        return clean(v) or None
+    return v
+
+
+def snake_clean(obj: Any) -> Any:
+    """`snake_keys(clean(obj))` in one pass: snake_case keys, empties (and "null") dropped."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            v = snake_clean(v)
+            if not _empty(v):
+                out[snake(str(k))] = v
+        return out
+    if isinstance(obj, list):
+        return [v for v in (snake_clean(v) for v in obj) if not _empty(v)]
+    return obj
+
+
 def decode_value(value: Any) -> Any:
     """A debugData value with its encoded document decoded: JSON first, then a Java map.
 
@@ -96,13 +126,19 @@ def decode_value(value: Any) -> Any:
     """
     if not isinstance(value, str) or not value.startswith(("{", "[")):
         return value
-    parsed = parse_json_string(value)
+    parsed = parse_json_string(value) if _may_be_json(value) else value
     if isinstance(parsed, dict | list):
         return clean(parsed) or None  # "{}" / "[]" say nothing: dropped like any empty value
     parsed = parse_java_map(value)
     if parsed is None:
         return value
     return clean(parsed) or None
+
+
+def _may_be_json(text: str) -> bool:
+    """False when `text` cannot be a JSON object: a Java map (`{level=LOW}`) is told apart without
+    paying for a failed parse. A JSON object opens with `{` then a quoted key or `}`."""
+    return text[0] != "{" or text[1:].lstrip()[:1] in ('"', "}")
 
 
 def parse_json_string(text: str) -> Any:
@@ -129,7 +165,7 @@ def _risk_fields(risk: Any, behaviors: Any) -> dict[str, Any]:
             out["risk_level"] = str(risk["level"])
         reasons = risk.get("reasons")
         if isinstance(reasons, str):
-            out["risk_reasons"] = [r for r in re.split(r",\s*", reasons) if r]
+            out["risk_reasons"] = [r for r in _REASONS_SPLIT.split(reasons) if r]
         elif isinstance(reasons, list):
             out["risk_reasons"] = [str(r) for r in reasons]
     if isinstance(behaviors, dict):
@@ -141,16 +177,23 @@ def _risk_fields(risk: Any, behaviors: Any) -> dict[str, Any]:
 
 def debug_data(raw: dict[str, Any]) -> dict[str, Any]:
     """The `okta.debug_context.debug_data` object: typed fields plus `flattened` (parsed copy)."""
-    flat = {key: v for key, v in ((key, decode_value(value)) for key, value in raw.items()) if v is not None}
+    flat = {}
+    for key, value in raw.items():
+        v = present(value)  # `raw` may be uncleaned
+        if v is not None:
+            v = decode_value(v)
+            if v is not None:
+                flat[key] = v
     out: dict[str, Any] = {}
-    for key, name in TYPED_KEYS.items():
-        value = flat.get(key)
-        if isinstance(value, str | int | float | bool):
-            out[name] = str(value) if not isinstance(value, str) else value
-    for key, name in SCOPE_KEYS.items():
-        scopes = split_scopes(flat.get(key))
-        if scopes:
-            out[name] = scopes
+    for key, value in flat.items():  # a handful of keys: cheaper than probing every typed key
+        name = TYPED_KEYS.get(key)
+        if name is not None:
+            if isinstance(value, str | int | float | bool):
+                out[name] = str(value) if not isinstance(value, str) else value
+        elif key in SCOPE_KEYS:
+            scopes = split_scopes(value)
+            if scopes:
+                out[SCOPE_KEYS[key]] = scopes
     # logOnlySecurityData is the newer, richer source; the Java-map fields fill what it lacks.
     sec = flat.get("logOnlySecurityData")
     sec = sec if isinstance(sec, dict) else {}
