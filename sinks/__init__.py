@@ -9,6 +9,8 @@ from sinks._sink import DELIVERED, DUPLICATE, Item, Outcome, Result, Sink
 
 SINK_KINDS: dict[str, str] = {
     "file": "sinks.file",
+    "elasticsearch": "sinks.elasticsearch",
+    "splunk_hec": "sinks.splunk_hec",
 }
 
 __all__ = ["DELIVERED", "DUPLICATE", "SINK_KINDS", "Item", "Outcome", "Result", "Sink", "create_sink",

@@ -20,6 +20,12 @@ RETRIES = Counter("tokentrail_sink_retries", "Events sent again after a retryabl
 BATCH_SECONDS = Histogram("tokentrail_batch_seconds", "Time to deliver one batch to one sink", ["sink"],
                           registry=REGISTRY)
 LAG = Gauge("tokentrail_consumer_lag", "Records behind the end of the topic", ["topic"], registry=REGISTRY)
+SINK_DEAD_LETTERS = Counter("tokentrail_sink_dead_letters", "Events a sink refused for good (to the DLQ), per sink",
+                            ["sink"], registry=REGISTRY)
+SINK_REQUESTS = Counter("tokentrail_sink_requests", "HTTP requests of sinks, per sink and response status "
+                        "(`error`: no response)", ["sink", "status"], registry=REGISTRY)
+SINK_PENDING_ACKS = Gauge("tokentrail_sink_pending_acks", "HEC requests waiting for indexer acknowledgement",
+                          ["sink"], registry=REGISTRY)
 FETCH_ERRORS = Counter("tokentrail_fetch_errors", "Failed API calls of inputs, per input and class",
                        ["input", "kind"], registry=REGISTRY)
 

@@ -71,12 +71,15 @@ class Processor:
 
     def __init__(
         self, sources: Mapping[str, Source], chain: Chain, clock: Clock | None = None,
-        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES, keep_original: bool = False,
     ) -> None:
         self.sources = sources
         self.chain = chain
         self.clock = clock or Clock()
         self.max_record_bytes = max_record_bytes
+        # HEC passthrough (sinks/splunk_hec): the scrubbed raw record rides in the first event's
+        # `event.original`; "" marks the record's other events. Off unless such a sink is configured.
+        self.keep_original = keep_original
 
     def dead_letter(self, raw: Raw, stage: str, reason: str, original: Any = None) -> dict[str, Any]:
         return dlq_record(
@@ -132,6 +135,7 @@ class Processor:
 
     def _one(self, raw: Raw, source: Source, record: dict, origin: str, ingested: str, scan: bool,
              result: Result) -> None:
+        original = scrub_text(orjson.dumps(record).decode()) if self.keep_original else None
         try:
             events = source.normalize(record)
         except RecordError as exc:
@@ -156,6 +160,9 @@ class Processor:
                 result.dlq.append(self._dlq_for(raw, origin, "enrich", exc.reason, record))
                 continue
             extra = event.pop("_extra", None)
+            if original is not None:
+                event.setdefault("event", {})["original"] = original
+                original = ""
             result.events.append(event)
             if extra:
                 result.events.extend(extra)

@@ -30,7 +30,13 @@ log = structlog.get_logger("tokentrail")
 
 
 def build_processor(cfg: Config, clock: Clock | None = None) -> Processor:
-    return Processor(SOURCES, build_chain(cfg), clock or Clock(), cfg.pipeline.max_record_bytes)
+    return Processor(SOURCES, build_chain(cfg), clock or Clock(), cfg.pipeline.max_record_bytes,
+                     keep_original=keep_original(cfg))
+
+
+def keep_original(cfg: Config) -> bool:
+    """Whether events must carry their raw record: a sink passes raw records through (HEC passthrough)."""
+    return any(getattr(s.config, "passthrough", False) for s in cfg.sinks)
 
 
 @dataclass

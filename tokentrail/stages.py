@@ -187,6 +187,7 @@ class Shipper:
         rec = dlq_record(stage="ship", source=source, reason=reason, origin=f"sink:{sink.name}",
                          original=item.data, clock=_CLOCK)
         metrics.DLQ.labels(stage="ship", reason=metrics.reason_class("ship", reason)).inc()
+        metrics.SINK_DEAD_LETTERS.labels(sink=sink.name).inc()
         self.bus.publish(self.topics.dlq, orjson.dumps(rec), on_done=latch.child)
 
 
