@@ -10,6 +10,7 @@ from tokentrail.errors import RecordError
 from tokentrail.event import as_list, put, put_user_agent, snake_keys, stable_id, ts
 
 NS = "azure.auditlogs"
+_CATEGORY, _PROPERTIES = f"{NS}.category", f"{NS}.properties"
 _HANDLED = frozenset({"activityDateTime", "initiatedBy", "targetResources", "result"})
 
 # Audit `category` to ECS event.category, and the iam type that names what was managed.
@@ -36,7 +37,7 @@ def map_audit(event: Event, props: dict[str, Any], envelope: dict[str, Any]) -> 
     put(event, "event.provider", text(props.get("loggedByService")))
 
     map_envelope(event, envelope, props, NS)
-    put(event, f"{NS}.category", text(envelope.get("category")) or "AuditLogs")
+    put(event, _CATEGORY, text(envelope.get("category")) or "AuditLogs")
     if ev["outcome"] == "failure":
         put(event, "message", text(props.get("resultReason")) or text(envelope.get("resultDescription")))
 
@@ -49,7 +50,7 @@ def map_audit(event: Event, props: dict[str, Any], envelope: dict[str, Any]) -> 
     put_source(event, envelope.get("callerIpAddress"), actor.get("ipAddress"))
     put_user_agent(event, detail(props.get("additionalDetails"), "User-Agent"))
     put_targets(event, props.get("targetResources"))
-    put(event, f"{NS}.properties", properties(props, result))
+    put(event, _PROPERTIES, properties(props, result))
 
 
 def categorize(category: Any, operation_type: Any) -> tuple[list[str], list[str]]:

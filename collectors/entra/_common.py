@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
 from collectors._source import Event
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, get, put, ts
+from tokentrail.event import add_related, put, ts
 
 _TENANT_IN_RESOURCE = re.compile(r"^/tenants/([^/]+)", re.I)
 _PROVIDER_IN_RESOURCE = re.compile(r"/providers/([^/]+)", re.I)
@@ -53,33 +54,66 @@ def timestamp(primary: Any, fallback: Any, primary_name: str, fallback_name: str
     return ts(fallback, field=fallback_name)
 
 
+_ENVELOPE_TEXT = (
+    ("operationName", "operation_name"), ("operationVersion", "operation_version"),
+    ("resultType", "result_type"), ("resultSignature", "result_signature"),
+    ("resultDescription", "result_description"), ("identity", "identity"),
+)
+
+
 def map_envelope(event: Event, envelope: dict[str, Any], props: dict[str, Any], ns: str) -> None:
-    """Azure Monitor envelope fields shared by sign-in and audit records (absent for Graph items)."""
+    """Azure Monitor envelope fields shared by sign-in and audit records (absent for Graph items).
+
+    Runs before anything else writes `azure.*`; the object is built whole rather than put by path.
+    """
     resource_id = envelope.get("resourceId")
     tenant = envelope.get("tenantId") or props.get("tenantId")
     if not tenant and isinstance(resource_id, str):
         m = _TENANT_IN_RESOURCE.match(resource_id)
         tenant = m.group(1) if m else None
-    put(event, "azure.tenant_id", text(tenant))
-    put(event, "azure.correlation_id", text(envelope.get("correlationId") or props.get("correlationId")))
+    azure: dict[str, Any] = {}
+    _set(azure, "tenant_id", text(tenant))
+    _set(azure, "correlation_id", text(envelope.get("correlationId") or props.get("correlationId")))
     # Envelope resourceId is the tenant's ARM path; properties.resourceId (the app signed in to) stays
     # in the provider namespace. They are different things and must not be merged.
     if isinstance(resource_id, str) and resource_id:
-        put(event, "azure.resource.id", resource_id)
+        resource = {"id": resource_id}
         m = _PROVIDER_IN_RESOURCE.search(resource_id)
-        put(event, "azure.resource.provider", m.group(1) if m else None)
-    for raw, name in (
-        ("operationName", "operation_name"), ("operationVersion", "operation_version"),
-        ("resultType", "result_type"), ("resultSignature", "result_signature"),
-        ("resultDescription", "result_description"), ("identity", "identity"),
-    ):
-        put(event, f"{ns}.{name}", text(envelope.get(raw)))
-    level = envelope.get("Level", envelope.get("level"))
-    put(event, "log.level", text(level))
+        if m:
+            resource["provider"] = m.group(1)
+        azure["resource"] = resource
+    if not envelope:  # a Graph item: nothing more to read
+        if azure:
+            _sub(event, "azure").update(azure)
+        return
+    fields: dict[str, Any] = {}
+    for raw, name in _ENVELOPE_TEXT:
+        _set(fields, name, text(envelope.get(raw)))
+    if fields:
+        azure[ns.rpartition(".")[2]] = fields
+    if azure:
+        _sub(event, "azure").update(azure)
+    level = text(envelope.get("Level", envelope.get("level")))
+    if level is not None:
+        _sub(event, "log")["level"] = level
     duration = duration_ns(envelope.get("durationMs"))
     if duration is not None:
         event["event"]["duration"] = duration
     put(event, "geo.country_iso_code", text(envelope.get("location")))
+
+
+def _set(d: dict[str, Any], key: str, value: Any) -> None:
+    """`d[key] = value` unless value is None (callers pass `text()` results: never "")."""
+    if value is not None:
+        d[key] = value
+
+
+def _sub(d: dict[str, Any], key: str) -> dict[str, Any]:
+    """The object at `d[key]`, created (or replacing a non-object) as `put` does."""
+    v = d.get(key)
+    if not isinstance(v, dict):
+        v = d[key] = {}
+    return v
 
 
 def text(value: Any) -> str | None:
@@ -116,9 +150,17 @@ def as_int(value: Any) -> int | None:
 
 def parse_ip(value: Any) -> tuple[str | None, int | None]:
     """An address as Azure writes it (`ip`, `ip:port`, `[ipv6]:port`) to (ip, port); (None, None) if not an IP."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         return None, None
+    return _parse_ip_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_ip_text(value: str) -> tuple[str | None, int | None]:
+    # Cached: the same addresses come back record after record, and ipaddress is slow.
     s = value.strip()
+    if not s:
+        return None, None
     try:
         return str(ipaddress.ip_address(s)), None
     except ValueError:
@@ -138,24 +180,31 @@ def put_source(event: Event, *candidates: Any) -> None:
     for value in candidates:
         ip, port = parse_ip(value)
         if ip:
-            put(event, "source.ip", ip)
-            put(event, "source.port", port)
+            source = _sub(event, "source")
+            source["ip"] = ip
+            if port is not None:
+                source["port"] = port
             add_related(event, "ip", ip)
             return
 
 
 def put_user(event: Event, upn: Any, user_id: Any, full_name: Any, prefix: str = "user") -> None:
     """ECS user fields from a user principal name (`name@domain`), an object id and a display name."""
+    out: dict[str, Any] = {}
     if isinstance(upn, str) and upn.strip():
         upn = upn.strip()
         name, at, domain = upn.rpartition("@")
         if at and name and domain:
-            put(event, f"{prefix}.name", name)
-            put(event, f"{prefix}.domain", domain)
-            put(event, f"{prefix}.email", upn)
+            out["name"] = name
+            out["domain"] = domain
+            out["email"] = upn
         else:
-            put(event, f"{prefix}.name", upn)
-    put(event, f"{prefix}.id", text(user_id))
-    put(event, f"{prefix}.full_name", text(full_name))
-    add_related(event, "user", get(event, f"{prefix}.name"), get(event, f"{prefix}.email"),
-                get(event, f"{prefix}.id"))
+            out["name"] = upn
+    _set(out, "id", text(user_id))
+    _set(out, "full_name", text(full_name))
+    if out:
+        into = _sub(event, "user")
+        for key in prefix.split(".")[1:]:  # "user.target"
+            into = _sub(into, key)
+        into.update(out)
+    add_related(event, "user", out.get("name"), out.get("email"), out.get("id"))

@@ -11,6 +11,7 @@ from tokentrail.errors import RecordError
 from tokentrail.event import as_list, put, put_user_agent, snake_keys, stable_id, ts
 
 NS = "azure.signinlogs"
+_CATEGORY, _PROPERTIES = f"{NS}.category", f"{NS}.properties"
 ACTION = "Sign-in activity"  # Azure's operationName for every sign-in; Graph items carry none
 SERVICE_CATEGORIES = frozenset({"ServicePrincipalSignInLogs", "ManagedIdentitySignInLogs"})
 _SERVICE_TYPES = frozenset({"servicePrincipal", "managedIdentity"})
@@ -41,7 +42,7 @@ def map_signin(event: Event, props: dict[str, Any], envelope: dict[str, Any]) ->
 
     map_envelope(event, envelope, props, NS)
     category = text(envelope.get("category")) or category_of(props)
-    put(event, f"{NS}.category", category)
+    put(event, _CATEGORY, category)
 
     put_source(event, props.get("ipAddress"), envelope.get("callerIpAddress"))
     status = props.get("status") if isinstance(props.get("status"), dict) else {}
@@ -56,7 +57,7 @@ def map_signin(event: Event, props: dict[str, Any], envelope: dict[str, Any]) ->
         put_user(event, props.get("userPrincipalName"), props.get("userId"), props.get("userDisplayName"))
     put_user_agent(event, props.get("userAgent"))
     put_location(event, props.get("location"))
-    put(event, f"{NS}.properties", properties(props, status, ev["outcome"]))
+    put(event, _PROPERTIES, properties(props, status, ev["outcome"]))
 
 
 def category_of(props: dict[str, Any]) -> str | None:
