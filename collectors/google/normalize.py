@@ -7,6 +7,7 @@ becomes one event that reuses the activity's `id`, `actor`, `ipAddress` and `own
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import Any
 
 from collectors.google.params import params_to_dict, to_int
@@ -106,39 +107,69 @@ def _common(record: dict, rid: dict, app: str, dataset: str, timestamp: str, ind
     # apart, also for records already split to one `events` object each (index 0), as Elastic's are.
     event["event"]["id"] = stable_id(qualifier, timestamp, app, index, name, raw.get("type"),
                                      raw.get("parameters"))
-    event["event"]["action"] = name
-    event["event"]["provider"] = app
-    event["event"]["outcome"] = "unknown"
-    put(event, "organization.id", _str(rid.get("customerId")))
-    gw: dict[str, Any] = {}
-    put(gw, "kind", record.get("kind"))
-    put(gw, "etag", record.get("etag"))
-    put(gw, "id.unique_qualifier", qualifier)
-    put(gw, "event.type", raw.get("type"))
-    put(gw, "organization.domain", record.get("ownerDomain"))
+    e = event["event"]
+    e["action"] = name
+    e["provider"] = app
+    e["outcome"] = "unknown"
+    org_id = _str(rid.get("customerId"))
+    if org_id is not None:
+        event["organization"] = {"id": org_id}
     actor = record.get("actor") if isinstance(record.get("actor"), dict) else {}
-    put(gw, "actor.type", actor.get("callerType"))
-    put(gw, "actor.key", actor.get("key"))
+    gw = _workspace(record, actor, qualifier, raw.get("type"))
     if gw:
         event["google_workspace"] = gw
     email = actor.get("email") if isinstance(actor.get("email"), str) else None
     user_name, domain = split_email(email)
     if domain is None:  # not an address: keep it as the email only, as Elastic does
         user_name = None
-    profile_id = _str(actor.get("profileId"))
-    for prefix in ("user", "source.user"):
-        put(event, f"{prefix}.email", email)
-        put(event, f"{prefix}.name", user_name)
-        put(event, f"{prefix}.domain", domain)
-        put(event, f"{prefix}.id", profile_id)
+    user: dict[str, Any] = {}
+    for key, value in (("email", email), ("name", user_name), ("domain", domain), ("id", _str(actor.get("profileId")))):
+        if value:  # None or "" (the values are strings)
+            user[key] = value
+    if user:
+        event["user"] = user
+        event["source"] = {"user": dict(user)}
     ip = record.get("ipAddress")
     if isinstance(ip, str) and ip:
         if _is_ip(ip):
-            put(event, "source.ip", ip)
+            _sub(event, "source")["ip"] = ip
             add_related(event, "ip", ip)
         else:  # an `ip` field that Elasticsearch would refuse; keep the text
-            put(event, "source.address", ip)
+            _sub(event, "source")["address"] = ip
     return event
+
+
+def _workspace(record: dict, actor: dict, qualifier: str | None, event_type: Any) -> dict[str, Any]:
+    """The activity-level `google_workspace.*` fields (one object, built whole: this is per event)."""
+    gw: dict[str, Any] = {}
+    for key, value in (("kind", record.get("kind")), ("etag", record.get("etag"))):
+        if _present(value):
+            gw[key] = value
+    if qualifier:
+        gw["id"] = {"unique_qualifier": qualifier}
+    if _present(event_type):
+        gw["event"] = {"type": event_type}
+    domain = record.get("ownerDomain")
+    if _present(domain):
+        gw["organization"] = {"domain": domain}
+    who = {key: value for key, value in (("type", actor.get("callerType")), ("key", actor.get("key")))
+           if _present(value)}
+    if who:
+        gw["actor"] = who
+    return gw
+
+
+def _present(value: Any) -> bool:
+    """What `put` keeps: not None, "" or an empty container."""
+    return not (value is None or value == "" or value == [] or value == {})
+
+
+def _sub(d: dict[str, Any], key: str) -> dict[str, Any]:
+    """The object at `d[key]`, created (or replacing a non-object) as `put` does."""
+    v = d.get(key)
+    if not isinstance(v, dict):
+        v = d[key] = {}
+    return v
 
 
 def _login(event: dict[str, Any], action: str, params: dict[str, Any]) -> None:
@@ -208,7 +239,9 @@ def _token(event: dict[str, Any], action: str, params: dict[str, Any]) -> None:
     add_related(event, "hosts", user.get("domain"), gw_domain)
 
 
+@lru_cache(maxsize=4096)
 def _is_ip(text: str) -> bool:
+    # Cached: a user's address comes back in activity after activity, and ipaddress is slow.
     try:
         ipaddress.ip_address(text)
     except ValueError:

@@ -8,10 +8,8 @@ Elastic's fixtures send numbers, so both are accepted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
-
-_SCALARS = ("value", "intValue", "boolValue")
-_LISTS = ("multiValue", "multiIntValue", "multiBoolValue")
 
 
 def to_int(value: Any) -> Any:
@@ -38,31 +36,44 @@ def _to_bool(value: Any) -> Any:
 
 def param_value(param: dict[str, Any]) -> Any:
     """The plain value of one typed parameter (None when it carries none)."""
-    if "messageValue" in param:
-        return params_to_dict(_message_params(param["messageValue"]))
-    if "multiMessageValue" in param:
-        items = param["multiMessageValue"]
-        if not isinstance(items, list):
-            items = [items]
-        out = [params_to_dict(_message_params(m)) for m in items]
-        return [m for m in out if m]
-    for key in _LISTS:
+    if len(param) == 2 and "name" in param:
+        # The usual shape, `{name, one typed value}`: no precedence to settle, one lookup.
+        for key, value in param.items():
+            if key != "name":
+                handler = _TYPED.get(key)
+                return None if handler is None else handler(value)
+    for key, handler in _TYPED.items():  # in order of precedence
         if key in param:
-            vals = param[key] if isinstance(param[key], list) else [param[key]]
-            if key == "multiIntValue":
-                vals = [to_int(v) for v in vals]
-            elif key == "multiBoolValue":
-                vals = [_to_bool(v) for v in vals]
-            return vals
-    for key in _SCALARS:
-        if key in param:
-            v = param[key]
-            if key == "intValue":
-                return to_int(v)
-            if key == "boolValue":
-                return _to_bool(v)
-            return v
+            return handler(param[key])
     return None
+
+
+def _message(message: Any) -> dict[str, Any]:
+    return params_to_dict(_message_params(message))
+
+
+def _multi_message(items: Any) -> list[dict[str, Any]]:
+    if not isinstance(items, list):
+        items = [items]
+    out = [params_to_dict(_message_params(m)) for m in items]
+    return [m for m in out if m]
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+# Typed value keys, in the order of precedence should a parameter carry several.
+_TYPED: dict[str, Callable[[Any], Any]] = {
+    "messageValue": _message,
+    "multiMessageValue": _multi_message,
+    "multiValue": _as_list,
+    "multiIntValue": lambda v: [to_int(x) for x in _as_list(v)],
+    "multiBoolValue": lambda v: [_to_bool(x) for x in _as_list(v)],
+    "value": lambda v: v,
+    "intValue": to_int,
+    "boolValue": _to_bool,
+}
 
 
 def _message_params(message: Any) -> list:
