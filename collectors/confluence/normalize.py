@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -111,23 +112,21 @@ def _data_center(record: dict[str, Any]) -> dict[str, Any]:
     event = _base(_dc_timestamp(record.get("timestamp")), atype.get("actionI18nKey") or atype.get("action"))
     author = _dict(record.get("author"))
     # Anonymous is {"id": "-2", "name": "Anonymous"}, the system {"id": "-1", "name": "System"}.
-    put(event, "user.id", _str(author.get("id")))
-    put(event, "user.full_name", author.get("name"))
-    put(event, "user.name", _username(author.get("uri")))
-    audit: dict[str, Any] = {}
-    put(audit, "type", atype)
-    put(audit, "method", record.get("method"))
-    put(audit, "extra_attributes", _clean(_list(record.get("extraAttributes"))))
-    put(audit, "changed_values", _clean(_list(record.get("changedValues"))))
-    put(audit, "affected_objects", _clean(_list(record.get("affectedObjects"))))
-    event["confluence"] = {"audit": audit}
+    user = _kept((("id", _str(author.get("id"))), ("full_name", author.get("name")),
+                  ("name", _username(author.get("uri")))))
+    if user:
+        event["user"] = user
+    event["confluence"] = {"audit": _kept((
+        ("type", atype),
+        ("method", record.get("method")),
+        ("extra_attributes", _clean(_list(record.get("extraAttributes")))),
+        ("changed_values", _clean(_list(record.get("changedValues")))),
+        ("affected_objects", _clean(_list(record.get("affectedObjects")))),
+    ))}
     system = record.get("system")
     if isinstance(system, str) and system:
         put(event, "service.address", system)
-        try:
-            add_related(event, "hosts", urlsplit(system).hostname)
-        except ValueError:
-            pass
+        add_related(event, "hosts", _hostname(system))
     _source(event, record.get("source"))
     return event
 
@@ -153,6 +152,12 @@ def _username(uri: Any) -> str | None:
     """`...viewuser.action?username=jdoe` to `jdoe` (Elastic's grok; here also URL-decoded)."""
     if not isinstance(uri, str) or "username=" not in uri:
         return None
+    return _username_in(uri)
+
+
+@lru_cache(maxsize=4096)
+def _username_in(uri: str) -> str | None:
+    # Cached: the same people's URIs come back record after record, and URL parsing is slow.
     try:
         names = parse_qs(urlsplit(uri).query).get("username")
     except ValueError:
@@ -164,12 +169,28 @@ def _source(event: dict[str, Any], address: Any) -> None:
     if not isinstance(address, str) or not address:
         return
     put(event, "source.address", address)
+    if _is_ip(address):
+        put(event, "source.ip", address)
+        add_related(event, "ip", address)
+
+
+@lru_cache(maxsize=4096)
+def _is_ip(text: str) -> bool:
+    # Cached: addresses repeat, and ipaddress is slow.
     try:
-        ipaddress.ip_address(address)
+        ipaddress.ip_address(text)
     except ValueError:
-        return
-    put(event, "source.ip", address)
-    add_related(event, "ip", address)
+        return False
+    return True
+
+
+@lru_cache(maxsize=1024)
+def _hostname(url: str) -> str | None:
+    """The host of a base URL (`system`: one or a few per deployment), None when unparsable."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 def _user_fields(event: dict[str, Any], audit: dict[str, Any], cloud: bool) -> None:
@@ -214,12 +235,36 @@ def _user_fields(event: dict[str, Any], audit: dict[str, Any], cloud: bool) -> N
 def _clean(obj: Any) -> Any:
     """Drop None, "" and empty containers recursively (Elastic's last script)."""
     if isinstance(obj, dict):
-        out = {k: _clean(v) for k, v in obj.items()}
-        return {k: v for k, v in out.items() if v is not None and v != "" and v != [] and v != {}}
+        out = {}
+        for k, v in obj.items():
+            if isinstance(v, _CONTAINERS):
+                v = _clean(v)
+                if not v:
+                    continue
+            elif v is None or v == "":
+                continue
+            out[k] = v
+        return out
     if isinstance(obj, list):
-        items = [_clean(v) for v in obj]
-        return [v for v in items if v is not None and v != "" and v != [] and v != {}]
+        items = []
+        for v in obj:
+            if isinstance(v, _CONTAINERS):
+                v = _clean(v)
+                if not v:
+                    continue
+            elif v is None or v == "":
+                continue
+            items.append(v)
+        return items
     return obj
+
+
+_CONTAINERS = (dict, list)
+
+
+def _kept(pairs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """The pairs `put` would keep (not None, "" or empty), as one object: cheaper than a put each."""
+    return {k: v for k, v in pairs if not (v is None or v == "" or v == [] or v == {})}
 
 
 def _dict(value: Any) -> dict[str, Any]:
