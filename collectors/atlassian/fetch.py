@@ -35,6 +35,8 @@ class Config(WindowedConfig):
 
     def validate(self) -> list[str]:
         problems = super().validate()
+        if self.placeholder():
+            return problems
         if not self.org_id or not isinstance(self.org_id, str):
             problems.append("org_id: required")
         return problems

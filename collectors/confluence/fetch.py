@@ -40,6 +40,8 @@ class Config(WindowedConfig):
 
     def validate(self) -> list[str]:
         problems = super().validate()
+        if self.placeholder():
+            return problems
         if self.deployment not in ("cloud", "datacenter"):
             problems.append("deployment: cloud or datacenter")
         return problems

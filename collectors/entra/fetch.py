@@ -45,6 +45,8 @@ class Config(WindowedConfig):
 
     def validate(self) -> list[str]:
         problems = super().validate()
+        if self.placeholder():
+            return problems
         for i, t in enumerate(self.event_types or []):
             if t not in EVENT_TYPES:
                 problems.append(f"event_types[{i}]: unknown event type {t!r} (valid: {', '.join(EVENT_TYPES)})")

@@ -48,6 +48,8 @@ class Config(WindowedConfig):
 
     def validate(self) -> list[str]:
         problems = super().validate()
+        if self.placeholder():
+            return problems
         if not self.applications:
             problems.append("applications: list at least one application")
         return problems

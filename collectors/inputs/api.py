@@ -88,7 +88,13 @@ class ApiConfig:
     def end_epoch(self) -> float | None:
         return parse_ts(self.end_time, field="end_time").timestamp() if self.end_time else None
 
+    def placeholder(self) -> bool:
+        """True when a required key was missing: build() reported it and filled every field with None."""
+        return any(getattr(self, k) is None for k in ("page_size", "lookback_seconds", "rate_limit_requests"))
+
     def validate(self) -> list[str]:
+        if self.placeholder():
+            return []
         problems = []
         if not isinstance(self.base_url, str) or not self.base_url.startswith(("http://", "https://")):
             problems.append("base_url: an http:// or https:// URL")
@@ -123,6 +129,8 @@ class WindowedConfig(ApiConfig):
 
     def validate(self) -> list[str]:
         problems = super().validate()
+        if self.overlap_seconds is None or self.window_seconds is None:
+            return problems
         if self.overlap_seconds < 0:
             problems.append("overlap_seconds: must not be negative")
         if self.window_seconds <= self.overlap_seconds:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
+import structlog
 
 from collectors.inputs.oauth import Auth
 from tokentrail import __version__
@@ -34,6 +35,7 @@ from tokentrail.errors import AuthError, FetchError, RateLimited, Unavailable
 from tokentrail.retry import Backoff, sleep_until
 
 USER_AGENT = f"tokentrail/{__version__}"
+log = structlog.get_logger("tokentrail")
 
 
 class HttpError(FetchError):
@@ -54,17 +56,19 @@ class RateLimiter:
 
     def __init__(self, limit: int, per_seconds: float, clock: Clock) -> None:
         self.limit, self.per = limit, per_seconds
+        # The provider counts arrivals, we count departures: keep a little margin for network jitter.
+        self.span = per_seconds + min(1.0, 0.02 * per_seconds + 0.05)
         self.clock = clock
         self._times: deque[float] = deque()
         self.waited = 0.0
 
     def wait_needed(self) -> float:
         now = self.clock.monotonic()
-        while self._times and now - self._times[0] >= self.per:
+        while self._times and now - self._times[0] >= self.span:
             self._times.popleft()
         if len(self._times) < self.limit:
             return 0.0
-        return self._times[0] + self.per - now
+        return self._times[0] + self.span - now
 
     def record(self) -> None:
         self._times.append(self.clock.monotonic())
@@ -173,6 +177,10 @@ class ApiClient:
             return path_or_url
         return self.base_url + "/" + path_or_url.lstrip("/")
 
+    def _retry(self, error: FetchError, seconds: float) -> None:
+        log.warning("api request failed; retrying", input=self.name, reason=str(error), wait_seconds=round(seconds, 2))
+        self._wait(seconds)
+
     def _wait(self, seconds: float) -> None:
         if seconds <= 0:
             return
@@ -190,27 +198,32 @@ class ApiClient:
             if self.stop.is_set():
                 raise Stopped()
             if self._pause_until is not None:
-                self._wait(self._pause_until - self.clock.time())
+                pause = self._pause_until - self.clock.time()
+                if pause > 0:
+                    log.info("rate-limit window used up; pausing until it resets", input=self.name,
+                             wait_seconds=round(pause, 2))
+                self._wait(pause)
                 self._pause_until = None
             if self.limiter is not None:
                 self._wait(self.limiter.wait_needed())
-                self.limiter.record()
             try:
                 req_headers = dict(headers or {})
                 if self.auth is not None:
-                    req_headers.update(self.auth.headers())
+                    req_headers.update(self.auth.headers())  # may fetch a token first
+                if self.limiter is not None:
+                    self.limiter.record()
                 self.stats["requests"] += 1
                 self.request_times.append(self.clock.monotonic())
                 resp = self.http.get(url, params=params, headers=req_headers)
             except Unavailable as exc:  # the token endpoint is down: same treatment
                 last = exc
                 self.stats["retries"] += 1
-                self._wait(backoff.next())
+                self._retry(exc, backoff.next())
                 continue
             except httpx.HTTPError as exc:
                 last = Unavailable(f"{self.name}: {type(exc).__name__} talking to {self._origin}")
                 self.stats["retries"] += 1
-                self._wait(backoff.next())
+                self._retry(last, backoff.next())
                 continue
             status = resp.status_code
             if 200 <= status < 300:
@@ -227,13 +240,13 @@ class ApiClient:
                 self.stats["rate_limited"] += 1
                 wait = self.policy.retry_after(resp, self.clock.time())
                 last = RateLimited(f"{self.name}: rate limited (HTTP {status}) {summary}".rstrip(), wait)
-                self._wait(wait + 0.5 if wait is not None else backoff.next())
+                self._retry(last, wait + 0.5 if wait is not None else backoff.next())
                 continue
             if status >= 500 or status == 408:
                 last = Unavailable(f"{self.name}: HTTP {status} {summary}".rstrip())
                 self.stats["retries"] += 1
                 asked = self.policy.retry_after(resp, self.clock.time()) if status in (503, 504) else None
-                self._wait(asked if asked is not None else backoff.next())
+                self._retry(last, asked if asked is not None else backoff.next())
                 continue
             raise HttpError(f"{self.name}: HTTP {status} {summary}".rstrip(), status)
         assert last is not None

@@ -53,6 +53,8 @@ class HttpInputConfig:
 
     def validate(self) -> list[str]:
         problems = []
+        if self.path is None:
+            return problems  # a required key was missing: build() reported it and filled placeholders
         host, sep, port = (self.listen or "").rpartition(":")
         if not sep or not port.isdigit():
             problems.append("listen: host:port expected")

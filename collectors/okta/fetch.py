@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from collectors.inputs.api import ApiConfig, Page, epoch, iso
+from collectors.inputs.api import ApiConfig, Page, iso
 from collectors.inputs.apiclient import ApiClient, RatePolicy
 from tokentrail.clock import Clock
 from tokentrail.configtools import doc
@@ -91,7 +91,8 @@ class LogStream:
         return Page(body, cursor, more=False)
 
     def time(self, record: dict[str, Any]) -> float | None:
-        return epoch(record.get("published"), "published")
+        # Keys are forgotten by recency, not by time (late events carry old `published` times).
+        return None
 
 
 def streams(config: Config, client: ApiClient, clock: Clock) -> list[LogStream]:
