@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from enrichers.config import parse_sections
+from enrichers.apps import AppEnricher
+from enrichers.config import parse_sections, sections
+from enrichers.correlate import Correlator
+from enrichers.findings import FindingsEnricher
 from enrichers.scrub import Scrubber, strip_working
 from enrichers.state import LocalState, SharedState
+from enrichers.tokens import TokenEnricher
 from tokentrail.errors import DropEvent, RecordError
 
 __all__ = ["REGISTRY", "Chain", "EnrichError", "LocalState", "SharedState", "build_chain", "parse_sections"]
@@ -57,9 +61,13 @@ REGISTRY: dict[str, Callable[[Any, SharedState], Enricher]] = {
     "scrub_first": lambda config, state: Scrubber(collect=True),
     "scrub_last": lambda config, state: Scrubber(collect=False),
     "strip_working": lambda config, state: strip_working,
+    "tokens": lambda config, state: TokenEnricher(sections(config)[0]),
+    "apps": lambda config, state: AppEnricher(*sections(config), state=state),
+    "correlate": lambda config, state: Correlator(sections(config)[0], state),
+    "findings": lambda config, state: FindingsEnricher(sections(config)[0].disabled_findings),
 }
 
-DEFAULT_ORDER = ["scrub_first", "scrub_last", "strip_working"]
+DEFAULT_ORDER = ["scrub_first", "tokens", "apps", "correlate", "findings", "scrub_last", "strip_working"]
 
 
 def build_chain(config: Any = None, order: list[str] | None = None, state: SharedState | None = None) -> Chain:

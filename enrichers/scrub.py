@@ -71,8 +71,11 @@ _KEY_HINT_RE = (
 )
 _VALUE_HINT = re2.compile(_VALUE_HINT_RE)
 _KEY_HINT = re2.compile(_KEY_HINT_RE)
+# The walker redacts by key name only string values, so it needs a secret-named key with a string
+# value: `"token": {…}` (tokentrail.token, google_workspace.token) alone is no reason to walk an event.
+_KEY_STRING_HINT = re2.compile(_KEY_HINT_RE + r'\s*"')
 # JSON escapes could spell a secret the byte patterns cannot see (\u0065yJ...): such input is scanned.
-_ANY_HINT = re2.compile(_VALUE_HINT_RE + "|" + _KEY_HINT_RE + r"|\\u00")
+_ANY_HINT = re2.compile(_VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*"' + r"|\\u00")
 
 
 def has_secret_hint(data: bytes | str) -> bool:
@@ -93,6 +96,9 @@ def is_secret_key(key: str) -> bool:
 
 
 _TOKEN_PARAMS = ("access_token", "refresh_token", "id_token", "token", "jwt")
+# Fields named like secrets that Tokentrail itself writes: a finding's `code` (token.alg_none...) is
+# not an OAuth authorization code. Exact paths (an alert document rides in the event's `_extra`).
+_OWN_FIELDS = frozenset({"tokentrail.findings.code", "tokentrail.finding.code", "_extra.tokentrail.finding.code"})
 
 
 def find_tokens(text: str) -> list[str]:
@@ -156,8 +162,10 @@ class Scrubber:
         if tt is not None and tt.get("scan") is False:
             return event  # the runtime found no hint of a secret in the raw record
         text = orjson.dumps({k: v for k, v in event.items() if k != "_tt"})
+        if _ANY_HINT.search(text) is None:
+            return event  # one linear scan settles the common case (cheaper than the two below)
         has_values = _VALUE_HINT.search(text) is not None
-        if not has_values and _KEY_HINT.search(text) is None:
+        if not has_values and _KEY_STRING_HINT.search(text) is None:
             return event
         found: list[tuple[str, str]] = []
         for key, value in list(event.items()):
@@ -177,7 +185,7 @@ class Scrubber:
         if isinstance(value, dict):
             for k, v in value.items():
                 sub = f"{path}.{k}"
-                if isinstance(v, str) and is_secret_key(str(k)):
+                if isinstance(v, str) and is_secret_key(str(k)) and sub not in _OWN_FIELDS:
                     if v and v != REDACTED:
                         found.append((sub, v))
                         value[k] = REDACTED

@@ -33,7 +33,7 @@ class Stats:
             app = tt.get("app")
             if isinstance(app, dict) and app.get("id"):
                 seen = self.apps.setdefault(app["id"], {"name": app.get("name"), "registered": app.get("registered"),
-                                                        "events": 0})
+                                                        "first_party": app.get("first_party"), "events": 0})
                 seen["events"] += 1
 
     def dead_lettered(self, record: dict[str, Any]) -> None:
@@ -59,7 +59,7 @@ class Stats:
             lines.append(f"  {code:<32} {n:>8}")
         lines.append("Apps seen:" if self.apps else "Apps seen: none")
         for app_id, a in sorted(self.apps.items(), key=lambda kv: -kv[1]["events"]):
-            reg = "registered" if a.get("registered") else "UNREGISTERED"
+            reg = "registered" if a.get("registered") else "first-party" if a.get("first_party") else "UNREGISTERED"
             name = f" ({a['name']})" if a.get("name") and a.get("name") != app_id else ""
             lines.append(f"  {app_id}{name}: {a['events']} events, {reg}")
         return "\n".join(lines)

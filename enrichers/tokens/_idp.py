@@ -1,0 +1,170 @@
+"""Token facts an identity provider logs about the tokens it issues, revokes or sees replayed.
+
+No raw token is ever in these events; what they carry is the token's id, type, client, scopes and
+expiry, in the provider's namespace (as the source mappings keep them):
+
+- Okta (`okta.system`, `app.oauth2.*`): `okta.target[]` entries typed access_token / refresh_token /
+  id_token with the token id (`AT.…`, the access token's `jti`) and `detail_entry.expires/subject`;
+  `okta.client.id`; `okta.debug_context.debug_data.grant_type` and `granted_scopes`.
+- Entra ID sign-ins (`azure.signinlogs`): `properties.unique_token_identifier` (the issued token's
+  `uti` claim), `app_id`, `resource_id`, `incoming_token_type`, `client_credential_type`,
+  `authentication_protocol`.
+- Google Workspace token events (`google_workspace.token`): client id and scopes; Google access tokens
+  are opaque and their ids are not logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tokentrail.errors import RecordError
+from tokentrail.event import format_ts, get, parse_ts
+
+_OKTA_TOKEN_TYPES = {"access_token": "access", "refresh_token": "refresh", "id_token": "id"}
+_ORDER = ("access", "refresh", "id")
+# Entra's clientCredentialType for an app signing in as itself.
+_APP_CREDENTIALS = frozenset({"clientsecret", "certificate", "clientassertion", "federatedidentitycredential",
+                              "managedidentity"})
+_ENTRA_PROTOCOL_GRANTS = {"devicecode": "device_code", "ropc": "password"}
+
+
+@dataclass(slots=True)
+class Facts:
+    """What one provider event says about a token (or an authorization) and its client."""
+
+    fields: dict[str, Any]
+    related_ids: list[str] = field(default_factory=list)
+    refresh: str | None = None     # "used" (a refresh token was redeemed) or "issued"
+    lifetime: float | None = None  # seconds from issuance to expiry, when the event tells both
+    reuse: bool = False            # the provider detected a rotated refresh token replayed
+
+
+def facts(event: dict[str, Any]) -> Facts | None:
+    """Token facts of a provider event, None for events about no token."""
+    ev = event.get("event")
+    dataset = ev.get("dataset") if isinstance(ev, dict) else None
+    if dataset == "okta.system":
+        return _okta(event, ev)
+    if dataset == "azure.signinlogs":
+        return _entra(event, ev)
+    if dataset == "google_workspace.token":
+        return _google(event, ev)
+    return None
+
+
+def _time(value: Any) -> tuple[float, str] | None:
+    """(epoch seconds, RFC 3339 text) of a timestamp string, None when unusable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = parse_ts(value)
+    except RecordError:
+        return None
+    return dt.timestamp(), format_ts(dt)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, list):
+        return [str(v) for v in value if isinstance(v, str | int) and v != ""]
+    return []
+
+
+def _okta(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
+    action = ev.get("action")
+    if not isinstance(action, str) or not action.startswith("app.oauth2."):
+        return None
+    okta = event.get("okta") or {}
+    tokens: dict[str, dict[str, Any]] = {}
+    for t in okta.get("target") or []:
+        kind = _OKTA_TOKEN_TYPES.get(str(t.get("type", "")).lower()) if isinstance(t, dict) else None
+        if kind and kind not in tokens and t.get("id"):
+            tokens[kind] = t
+    debug = get(okta, "debug_context.debug_data") or {}
+    grant_type = debug.get("grant_type") if isinstance(debug.get("grant_type"), str) else None
+    scopes = _strings(debug.get("granted_scopes"))
+    if action.endswith(".detect_reuse"):
+        activity = "reuse"
+    elif ".revoke" in action:
+        activity = "revoke"
+    elif ".token.grant" in action:
+        activity = "issue"
+    elif ".authorize" in action:
+        activity = "authorize"
+    else:
+        activity = None
+    fields: dict[str, Any] = {"client_id": get(okta, "client.id"), "grant_type": grant_type,
+                              "scopes": scopes, "activity": activity}
+    out = Facts(fields=fields, reuse=activity == "reuse")
+    # `….grant.refresh_token` is about the refresh token even when the access token came with it.
+    named = _OKTA_TOKEN_TYPES.get(action.rsplit(".", 1)[-1])
+    primary = named if named in tokens else next((k for k in _ORDER if k in tokens), None)
+    if primary:
+        target = tokens[primary]
+        fields["id"] = str(target["id"])
+        fields["type"] = primary
+        detail = target.get("detail_entry") if isinstance(target.get("detail_entry"), dict) else {}
+        fields["subject"] = detail.get("subject") if isinstance(detail.get("subject"), str) else None
+        expires = _time(detail.get("expires"))
+        if expires is not None:
+            fields["expires_at"] = expires[1]
+            if activity == "issue":
+                issued = _time(event.get("@timestamp"))
+                if issued is not None:
+                    fields["issued_at"] = issued[1]
+                    out.lifetime = max(0.0, expires[0] - issued[0])
+                    fields["lifetime_seconds"] = int(round(out.lifetime))
+        out.related_ids = [str(tokens[k]["id"]) for k in _ORDER if k in tokens and k != primary]
+    if activity == "issue" and ev.get("outcome") != "failure":
+        if grant_type == "refresh_token":
+            out.refresh = "used"
+        elif "refresh" in tokens or "offline_access" in scopes:
+            out.refresh = "issued"
+    if not any(v for v in fields.values()):
+        return None
+    return out
+
+
+def _entra(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
+    props = get(event, "azure.signinlogs.properties")
+    if not isinstance(props, dict):
+        return None
+    uti = props.get("unique_token_identifier")
+    app_id = props.get("app_id")
+    if not uti and not app_id:
+        return None
+    incoming = str(props.get("incoming_token_type") or "").lower()
+    credential = str(props.get("client_credential_type") or "").lower()
+    protocol = str(props.get("authentication_protocol") or "").lower()
+    if incoming == "refreshtoken":
+        grant_type = "refresh_token"
+    elif credential in _APP_CREDENTIALS:
+        grant_type = "client_credentials"
+    else:
+        grant_type = _ENTRA_PROTOCOL_GRANTS.get(protocol)
+    fields = {
+        "id": str(uti) if uti else None,
+        "client_id": str(app_id) if app_id else None,
+        "audience": [str(props["resource_id"])] if props.get("resource_id") else None,
+        "tenant_id": get(event, "azure.tenant_id") or props.get("resource_tenant_id"),
+        "grant_type": grant_type,
+        "activity": "issue",
+    }
+    ok = ev.get("outcome") != "failure"
+    return Facts(fields=fields, refresh="used" if incoming == "refreshtoken" and ok else None)
+
+
+def _google(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
+    token = get(event, "google_workspace.token")
+    if not isinstance(token, dict):
+        return None
+    action = ev.get("action")
+    activity = {"authorize": "authorize", "revoke": "revoke", "request": "use"}.get(action) if isinstance(
+        action, str) else None
+    fields = {"client_id": get(token, "client.id"), "scopes": _strings(get(token, "scope.value")),
+              "activity": activity}
+    if not fields["client_id"] and not fields["scopes"]:
+        return None
+    return Facts(fields=fields)
