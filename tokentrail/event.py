@@ -124,7 +124,7 @@ def ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> str:
 
 
 def _ts_rfc3339_z(text: str) -> str | None:
-    """`ts` of text already in RFC 3339 UTC (`Z` or `+00:00`), without building an aware datetime.
+    """`ts` of text already in RFC 3339 UTC (`Z` or `+00:00`), without the general path's rewriting.
 
     Most providers send exactly this; it is the output form too, so only the fraction may need
     reshaping. None (use the general path, which also words the errors) for anything else,
@@ -133,19 +133,21 @@ def _ts_rfc3339_z(text: str) -> str | None:
     m = _RFC3339_Z.match(text)
     if m is None:
         return None
-    y, mo, d, h, mi, s, frac, zone = m.groups()
-    year = int(y)
-    if not 1970 <= year <= 2200:
-        return None
     try:
-        datetime(year, int(mo), int(d), int(h), int(mi), int(s))  # validates day of month, 24:00...
+        # The regex fixed the shape; this validates the values (day of month, 24:00...).
+        year = datetime.fromisoformat(text[:19]).year
     except ValueError:
         return None
-    if zone == "Z" and frac is not None and len(frac) == 3:
-        return text  # already milliseconds: the output is the input
-    us = int(frac[:6].ljust(6, "0")) if frac else 0
+    if not 1970 <= year <= 2200:
+        return None
+    frac, zone = m.group(7, 8)
+    if frac is None:
+        return f"{text[:19]}.000Z"
+    if len(frac) == 3:
+        return text if zone == "Z" else f"{text[:19]}.{frac}Z"
+    us = int(frac[:6].ljust(6, "0"))  # microseconds, finer digits cut as the general path does
     tail = f"{us // 1000:03d}Z" if us % 1000 == 0 else f"{us:06d}Z"
-    return f"{y}-{mo}-{d}T{h}:{mi}:{s}.{tail}"
+    return f"{text[:19]}.{tail}"
 
 
 def stable_id(*parts: Any) -> str:
@@ -341,9 +343,26 @@ def put_user_agent(event: dict, original: Any) -> None:
     """`user_agent.original` plus name, version, os and device parsed by ua-parser (cached)."""
     if not original or not isinstance(original, str):
         return
-    put(event, "user_agent.original", original)
+    ua = event.get("user_agent")
+    if not isinstance(ua, dict):
+        ua = event["user_agent"] = {}
+    ua["original"] = original
+    for parent, leaf, value in _ua_parts(original):  # what `put` of each dotted key would do
+        if parent is None:
+            ua[leaf] = value
+        else:
+            sub = ua.get(parent)
+            if not isinstance(sub, dict):
+                sub = ua[parent] = {}
+            sub[leaf] = value
+
+
+@lru_cache(maxsize=2048)
+def _ua_parts(original: str) -> tuple[tuple[str | None, str, str], ...]:
+    """`_ua` as (parent, leaf, value) under `user_agent`, empties dropped: split once per agent."""
+    out = []
     for key, value in _ua(original):
-        put(event, _UA_PATHS.get(key) or f"user_agent.{key}", value)
-
-
-_UA_PATHS = {k: f"user_agent.{k}" for k in ("name", "version", "os.name", "os.version", "os.full", "device.name")}
+        if value:
+            parent, _, leaf = key.rpartition(".")
+            out.append((parent or None, leaf, value))
+    return tuple(out)

@@ -37,6 +37,7 @@ TYPED_KEYS = {
     "url": "url",
 }
 SCOPE_KEYS = {"grantedScopes": "granted_scopes", "requestedScopes": "requested_scopes"}
+_SCALARS = (int, float, bool)
 
 
 def parse_java_map(text: str) -> dict[str, Any] | None:
@@ -110,9 +111,14 @@ def snake_clean(obj: Any) -> Any:
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            v = snake_clean(v)
-            if not _empty(v):
-                out[snake(str(k))] = v
+            if type(v) is str:  # the common leaf: skip the call and the generic test
+                if v == "" or v == "null":
+                    continue
+            else:
+                v = snake_clean(v)
+                if _empty(v):
+                    continue
+            out[snake(k if type(k) is str else str(k))] = v
         return out
     if isinstance(obj, list):
         return [v for v in (snake_clean(v) for v in obj) if not _empty(v)]
@@ -178,18 +184,25 @@ def _risk_fields(risk: Any, behaviors: Any) -> dict[str, Any]:
 def debug_data(raw: dict[str, Any]) -> dict[str, Any]:
     """The `okta.debug_context.debug_data` object: typed fields plus `flattened` (parsed copy)."""
     flat = {}
-    for key, value in raw.items():
-        v = present(value)  # `raw` may be uncleaned
-        if v is not None:
-            v = decode_value(v)
+    for key, value in raw.items():  # `raw` may be uncleaned: `present` first
+        if type(value) is str:
+            if value == "" or value == "null":
+                continue
+            v = decode_value(value) if value[0] in "{[" else value
+        else:
+            v = present(value)
             if v is not None:
-                flat[key] = v
+                v = decode_value(v)
+        if v is not None:
+            flat[key] = v
     out: dict[str, Any] = {}
     for key, value in flat.items():  # a handful of keys: cheaper than probing every typed key
         name = TYPED_KEYS.get(key)
         if name is not None:
-            if isinstance(value, str | int | float | bool):
-                out[name] = str(value) if not isinstance(value, str) else value
+            if isinstance(value, str):
+                out[name] = value
+            elif isinstance(value, _SCALARS):
+                out[name] = str(value)
         elif key in SCOPE_KEYS:
             scopes = split_scopes(value)
             if scopes:
@@ -197,9 +210,10 @@ def debug_data(raw: dict[str, Any]) -> dict[str, Any]:
     # logOnlySecurityData is the newer, richer source; the Java-map fields fill what it lacks.
     sec = flat.get("logOnlySecurityData")
     sec = sec if isinstance(sec, dict) else {}
-    risk = _risk_fields(sec.get("risk"), sec.get("behaviors"))
-    for k, v in _risk_fields(flat.get("risk"), flat.get("behaviors")).items():
-        risk.setdefault(k, v)
+    risk = _risk_fields(sec.get("risk"), sec.get("behaviors")) if sec else {}
+    if "risk" in flat or "behaviors" in flat:
+        for k, v in _risk_fields(flat.get("risk"), flat.get("behaviors")).items():
+            risk.setdefault(k, v)
     out.update(risk)
     if flat:
         out["flattened"] = flat

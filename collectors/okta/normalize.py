@@ -187,16 +187,25 @@ def geo_point(loc: Any) -> dict[str, float] | None:
     if not isinstance(loc, dict):
         return None
     lat, lon = loc.get("lat"), loc.get("lon")
-    if any(isinstance(v, bool) or not isinstance(v, int | float) for v in (lat, lon)):
+    if not (_is_number(lat) and _is_number(lon)):
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return {"lat": lat, "lon": lon}
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, _NUMBERS) and not isinstance(v, bool)
+
+
+_NUMBERS = (int, float)
+_GEO_KEYS = (("city", "city_name"), ("state", "region_name"), ("country", "country_name"))
+_AGENT_KEYS = (("browser", "browser"), ("os", "os"), ("rawUserAgent", "raw_user_agent"))
+
+
 def _geo(geo: dict) -> dict[str, Any]:
-    """`client.geo` / `source.geo` from Okta's geographicalContext (a fresh object per side)."""
-    out = _pick(geo, (("city", "city_name"), ("state", "region_name"), ("country", "country_name")))
+    """`client.geo` / `source.geo` from Okta's geographicalContext."""
+    out = _pick(geo, _GEO_KEYS)
     point = geo_point(geo.get("geolocation"))
     if point is not None:
         out["location"] = point
@@ -204,30 +213,34 @@ def _geo(geo: dict) -> dict[str, Any]:
 
 
 def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
+    """Client address, agent and geolocation, security context. ECS `client` and `source` do not
+    exist yet: they are built here and attached when not empty."""
     out = okta.get("client") or {}  # may hold the client-app actor's id, which client.id overrides
     out.update(_pick(client, (("id", "id"), ("device", "device"), ("zone", "zone"))))
+    ecs_client: dict[str, Any] = {}
+    ecs_source: dict[str, Any] = {}
     raw_ip = present(client.get("ipAddress"))
     ip = _ip(raw_ip) if raw_ip else None
     if ip:
         out["ip"] = ip
-        _sub(ev, "client")["ip"] = ip
-        _sub(ev, "source")["ip"] = ip
+        ecs_client["ip"] = ecs_source["ip"] = ip
         add_related(ev, "ip", ip)
     elif raw_ip:
-        _sub(ev, "source")["address"] = str(raw_ip)
-    agent = _obj(client, "userAgent")
-    agent_out = _pick(agent, (("browser", "browser"), ("os", "os"), ("rawUserAgent", "raw_user_agent")))
+        ecs_source["address"] = str(raw_ip)
+    agent_out = _pick(_obj(client, "userAgent"), _AGENT_KEYS)
     if agent_out:
         out["user_agent"] = agent_out
     if out:
         okta["client"] = out
     put_user_agent(ev, agent_out.get("raw_user_agent"))
-    geo = _obj(client, "geographicalContext")
     # No GeoIP here: Okta's own geolocation is the best we have for both sides.
-    for side in ("client", "source"):
-        side_geo = _geo(geo)
-        if side_geo:
-            _sub(ev, side)["geo"] = side_geo
+    geo = _geo(_obj(client, "geographicalContext"))
+    if geo:
+        ecs_client["geo"] = geo
+        copy = dict(geo)  # each side its own objects
+        if "location" in copy:
+            copy["location"] = dict(copy["location"])
+        ecs_source["geo"] = copy
 
     number, org = present(security.get("asNumber")), present(security.get("asOrg"))
     isp, domain = present(security.get("isp")), present(security.get("domain"))
@@ -235,18 +248,20 @@ def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
     sec: dict[str, Any] = {}
     if number is not None or org is not None:
         sec["as"] = _as(number, org)
+        ecs_source["as"] = _as(number, org)
+        if org is not None:
+            ecs_client["as"] = {"organization": {"name": org}}
     for key, value in (("isp", isp), ("domain", domain), ("is_proxy", is_proxy)):
         if value is not None:
             sec[key] = value
     if sec:
         okta["security_context"] = sec
-    if org is not None:
-        _sub(ev, "client")["as"] = {"organization": {"name": org}}
-    if number is not None or org is not None:
-        _sub(ev, "source")["as"] = _as(number, org)
     if domain is not None:
-        _sub(ev, "client")["domain"] = domain
-        _sub(ev, "source")["domain"] = domain
+        ecs_client["domain"] = ecs_source["domain"] = domain
+    if ecs_client:
+        ev["client"] = ecs_client
+    if ecs_source:
+        ev["source"] = ecs_source
 
 
 def _as(number: Any, org: Any) -> dict[str, Any]:
