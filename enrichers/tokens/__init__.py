@@ -7,8 +7,9 @@ Where tokens come from:
   opaque API tokens. Basic, Digest, Negotiate and NTLM are passwords or handshakes: never fingerprinted,
   because a fast hash of a password can be brute-forced.
 - `_tt.secrets`: the (path, raw) pairs the scrubber redacted. Any JWT counts (a URL query, a field);
-  other values count only under token-named keys (`access_token`, `refresh_token`, `id_token`, `token`…),
-  never under password or secret keys.
+  so do the token parameters it collects from URLs (`access_token=`, `token=`…); other values count
+  only under token-named keys (`access_token`, `refresh_token`, `id_token`, `token`…), never under
+  password or secret keys.
 - Provider events that describe tokens (Okta grants, Entra sign-ins, Google token events): see `_idp`.
 
 When an event has several, `tokentrail.token` describes one, in this order: the Authorization header,
@@ -76,7 +77,10 @@ def credential(header: str) -> tuple[str, str | None] | None:
     value = header.strip()
     scheme, sep, rest = value.partition(" ")
     if not sep:
-        return (value, None) if value else None
+        # A bare value: an API key without a scheme, unless it is a scheme alone or a placeholder ("-").
+        if len(value) < 8 or value.lower() in _PRESENTED or value.lower() in _OPAQUE_SCHEMES:
+            return None
+        return value, None
     scheme, rest = scheme.lower(), rest.strip()
     if not rest:
         return None
@@ -94,6 +98,8 @@ def from_secret(path: str, raw: str) -> tuple[str, str, str | None] | None:
     hint = _TOKEN_KEYS.get(key)
     if _JWT.match(raw):
         return raw, where, hint
+    if where == "url" and len(raw) >= 8:
+        return raw, where, hint  # the scrubber collects only token parameters from URLs (access_token=…)
     if key == "authorization":
         found = credential(raw)
         return (found[0], where, found[1]) if found else None
