@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from conftest import KID, Keys, Listener
+from tokenkit import KID, Keys, Listener
 
 from enrichers.config import IssuerConfig, TokensConfig
 from enrichers.jwks import IssuerKeys

@@ -1,10 +1,9 @@
 """Golden cases of the token audit: records of several sources in, events and findings out.
 
 Each tests/enrichers/golden/<case>.ndjson line is `{"source": ..., "record": ...}`; `{{token:NAME}}` is
-replaced by the session's token NAME from tokens.yml (signed with keys made per session, see
-conftest). All lines of a case go through one Processor (one chain, one state) with the config of
-golden/config.yml. Fingerprints change with the keys, so the expected files name them
-(`<fingerprint:NAME>`). `pytest --update-golden` rewrites the expected files; review the diff.
+replaced by token NAME of tokens.yml (signed at test time with seeded keys, see tokenkit.py). All
+lines of a case go through one Processor (one chain, one state) with the config of golden/config.yml.
+The expected files name fingerprints (`<fingerprint:NAME>`) so they read as what they are. `pytest --update-golden` rewrites the expected files; review the diff.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import Keys, b64json
+from tokenkit import Keys, b64json
 
 from enrichers.config import IssuerConfig, TokensConfig
 from enrichers.tokens import TokenEnricher, credential, fingerprint, from_secret
