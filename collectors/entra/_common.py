@@ -78,9 +78,9 @@ def map_envelope(event: Event, envelope: dict[str, Any], props: dict[str, Any], 
     # in the provider namespace. They are different things and must not be merged.
     if isinstance(resource_id, str) and resource_id:
         resource = {"id": resource_id}
-        m = _PROVIDER_IN_RESOURCE.search(resource_id)
-        if m:
-            resource["provider"] = m.group(1)
+        provider = _provider(resource_id)
+        if provider:
+            resource["provider"] = provider
         azure["resource"] = resource
     if not envelope:  # a Graph item: nothing more to read
         if azure:
@@ -102,6 +102,13 @@ def map_envelope(event: Event, envelope: dict[str, Any], props: dict[str, Any], 
     put(event, "geo.country_iso_code", text(envelope.get("location")))
 
 
+@lru_cache(maxsize=1024)
+def _provider(resource_id: str) -> str | None:
+    # One or a few resource ids per tenant: search each once.
+    m = _PROVIDER_IN_RESOURCE.search(resource_id)
+    return m.group(1) if m else None
+
+
 def _set(d: dict[str, Any], key: str, value: Any) -> None:
     """`d[key] = value` unless value is None (callers pass `text()` results: never "")."""
     if value is not None:
@@ -118,6 +125,8 @@ def _sub(d: dict[str, Any], key: str) -> dict[str, Any]:
 
 def text(value: Any) -> str | None:
     """A scalar as a string (Azure sends `resultType` and `Level` as string or number); None else."""
+    if type(value) is str:  # the common case first: this runs a dozen times per record
+        return value.strip() or None
     if value is None or isinstance(value, dict | list):
         return None
     if isinstance(value, bool):

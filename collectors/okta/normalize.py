@@ -40,11 +40,12 @@ _AUTH_CONTEXT = (
     ("rootSessionId", "root_session_id"),
 )
 _TARGET_KEYS = (("id", "id"), ("type", "type"), ("alternateId", "alternate_id"), ("displayName", "display_name"))
+_TARGET_ITEM_KEYS = (*_TARGET_KEYS, ("detailEntry", "detail_entry"), ("changeDetails", "change_details"))
 
 
-def _obj(d: Any, key: str) -> dict[str, Any]:
+def _obj(d: dict[str, Any], key: str) -> dict[str, Any]:
     """`d[key]` when it is an object, else {} (a malformed part is skipped, not fatal)."""
-    v = d.get(key) if isinstance(d, dict) else None
+    v = d.get(key)
     return v if isinstance(v, dict) else {}
 
 
@@ -74,9 +75,9 @@ def _sub(d: dict[str, Any], key: str) -> dict[str, Any]:
     return v
 
 
-def _kind(obj: dict[str, Any]) -> str:
-    """The lower-cased `type` of an actor or target ("" when absent)."""
-    kind = present(obj.get("type"))
+def _kind(fields: dict[str, Any]) -> str:
+    """The lower-cased `type` of an actor or target, from its `_pick`ed fields ("" when absent)."""
+    kind = fields.get("type")
     return "" if kind is None else str(kind).lower()
 
 
@@ -115,10 +116,8 @@ def normalize(record: dict[str, Any]) -> list[dict[str, Any]]:
 
     okta: dict[str, Any] = {} if uuid is None else {"uuid": uuid}
     okta["event_type"] = event_type
-    for raw, name in (("version", "version"), ("severity", "severity"), ("displayMessage", "display_message")):
-        v = present(record.get(raw))
-        if v is not None:
-            okta[name] = v
+    okta.update(_pick(record, (("version", "version"), ("severity", "severity"),
+                               ("displayMessage", "display_message"))))
     result_out = _pick(result_obj, (("result", "result"), ("reason", "reason")))
     if result_out:
         okta["outcome"] = result_out
@@ -141,27 +140,28 @@ def _actor(ev: dict, okta: dict, actor: dict) -> None:
     fields = _pick(actor, _TARGET_KEYS)
     if fields:
         okta["actor"] = fields
-    kind = _kind(actor)
+    kind = _kind(fields)
     if kind in CLIENT_ACTOR_TYPES and "id" in fields:
         # Client credentials: the app is the actor; its id is the OAuth client id.
         okta["client"] = {"id": fields["id"]}
     if kind not in USER_ACTOR_TYPES:
         return
-    person = _person(ev, actor)
+    person = _person(ev, fields)
     if person:
         _sub(ev, "user").update(person)
 
 
-def _person(ev: dict, who: dict) -> dict[str, Any]:
-    """id, name (local part), domain, email and full name of an Okta User object; adds related.user."""
-    alternate = present(who.get("alternateId"))
+def _person(ev: dict, fields: dict) -> dict[str, Any]:
+    """id, name (local part), domain, email and full name of an Okta User (its `_pick`ed fields);
+    adds related.user."""
+    alternate = fields.get("alternate_id")
     name, domain = split_email(alternate) if isinstance(alternate, str) else (None, None)
     if alternate == "unknown":
         name = None
     email = alternate if domain else None
-    full_name = present(who.get("displayName"))
+    full_name = fields.get("display_name")
     out = {}
-    for key, value in (("id", present(who.get("id"))), ("name", name), ("domain", domain), ("email", email),
+    for key, value in (("id", fields.get("id")), ("name", name), ("domain", domain), ("email", email),
                        ("full_name", full_name)):
         if value is not None:
             out[key] = value
@@ -201,6 +201,8 @@ def _is_number(v: Any) -> bool:
 _NUMBERS = (int, float)
 _GEO_KEYS = (("city", "city_name"), ("state", "region_name"), ("country", "country_name"))
 _AGENT_KEYS = (("browser", "browser"), ("os", "os"), ("rawUserAgent", "raw_user_agent"))
+_SECURITY_KEYS = (("asNumber", "number"), ("asOrg", "org"), ("isp", "isp"), ("domain", "domain"),
+                  ("isProxy", "is_proxy"))
 
 
 def _geo(geo: dict) -> dict[str, Any]:
@@ -242,18 +244,17 @@ def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
             copy["location"] = dict(copy["location"])
         ecs_source["geo"] = copy
 
-    number, org = present(security.get("asNumber")), present(security.get("asOrg"))
-    isp, domain = present(security.get("isp")), present(security.get("domain"))
-    is_proxy = present(security.get("isProxy"))
+    fields = _pick(security, _SECURITY_KEYS)
+    number, org, domain = fields.get("number"), fields.get("org"), fields.get("domain")
     sec: dict[str, Any] = {}
     if number is not None or org is not None:
         sec["as"] = _as(number, org)
         ecs_source["as"] = _as(number, org)
         if org is not None:
             ecs_client["as"] = {"organization": {"name": org}}
-    for key, value in (("isp", isp), ("domain", domain), ("is_proxy", is_proxy)):
-        if value is not None:
-            sec[key] = value
+    for key in ("isp", "domain", "is_proxy"):
+        if key in fields:
+            sec[key] = fields[key]
     if sec:
         okta["security_context"] = sec
     if domain is not None:
@@ -282,19 +283,15 @@ def _targets(ev: dict, okta: dict, targets: Any) -> None:
     for t in targets:
         if not isinstance(t, dict):
             continue
-        item = _pick(t, _TARGET_KEYS)
-        for raw, name in (("detailEntry", "detail_entry"), ("changeDetails", "change_details")):
-            v = present(t.get(raw))
-            if v is not None:
-                item[name] = v
+        item = _pick(t, _TARGET_ITEM_KEYS)
         if not item and not clean(t):
             continue  # nothing but empties: cleaning drops it from the list
         kept.append(item)
-        kind = _kind(t)
+        kind = _kind(item)
         if kind == "user" and user is None:
-            user = t
+            user = item
         elif kind == "usergroup" and group is None:
-            group = t
+            group = item
     if kept:
         okta["target"] = kept
     if user:
@@ -302,8 +299,8 @@ def _targets(ev: dict, okta: dict, targets: Any) -> None:
         if person:
             _sub(_sub(ev, "user"), "target").update(person)
     if group:
-        put(ev, "user.target.group.id", present(group.get("id")))
-        put(ev, "user.target.group.name", present(group.get("displayName")))
+        put(ev, "user.target.group.id", group.get("id"))
+        put(ev, "user.target.group.name", group.get("display_name"))
 
 
 def _contexts(ev: dict, okta: dict, rec: dict) -> None:
