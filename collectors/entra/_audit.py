@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from collectors._source import Event
-from collectors.entra._common import map_envelope, put_source, put_user, text, timestamp
-from tokentrail.errors import RecordError
-from tokentrail.event import as_list, put, put_user_agent, snake_keys, stable_id, ts
+from collectors.entra._common import map_envelope, put_source, put_user, snake_except, text, timestamps
+from tokentrail.event import as_list, put, put_user_agent, snake_keys, stable_id
 
 NS = "azure.auditlogs"
 _CATEGORY, _PROPERTIES = f"{NS}.category", f"{NS}.properties"
@@ -23,7 +22,7 @@ _OPERATION_TYPE = {"add": "creation", "update": "change", "delete": "deletion", 
 
 def map_audit(event: Event, props: dict[str, Any], envelope: dict[str, Any]) -> None:
     """Fill `event` from one audit record; `envelope` is the Event Hub record, or {} for a Graph item."""
-    event["@timestamp"] = timestamp(
+    event["@timestamp"], activity_at = timestamps(
         props.get("activityDateTime"), envelope.get("time"),
         "properties.activityDateTime" if envelope else "activityDateTime", "time",
     )
@@ -50,7 +49,7 @@ def map_audit(event: Event, props: dict[str, Any], envelope: dict[str, Any]) -> 
     put_source(event, envelope.get("callerIpAddress"), actor.get("ipAddress"))
     put_user_agent(event, detail(props.get("additionalDetails"), "User-Agent"))
     put_targets(event, props.get("targetResources"))
-    put(event, _PROPERTIES, properties(props, result))
+    put(event, _PROPERTIES, properties(props, result, activity_at))
 
 
 def categorize(category: Any, operation_type: Any) -> tuple[list[str], list[str]]:
@@ -106,15 +105,15 @@ def target_resources(targets: Any) -> dict[str, Any]:
     return out
 
 
-def properties(props: dict[str, Any], result: str) -> dict[str, Any]:
-    """The provider's fields, snake_cased as Elastic names them, empties dropped."""
-    out = snake_keys({k: v for k, v in props.items() if k not in _HANDLED})
-    when = props.get("activityDateTime")
-    if when not in (None, ""):
-        try:
-            out["activity_datetime"] = ts(when, field="activityDateTime")
-        except RecordError:
-            pass  # @timestamp fell back to the envelope time
+def properties(props: dict[str, Any], result: str, activity_at: str | None) -> dict[str, Any]:
+    """The provider's fields, snake_cased as Elastic names them, empties dropped.
+
+    `activity_at`: activityDateTime formatted, None when absent or unusable (@timestamp then fell
+    back to the envelope time).
+    """
+    out = snake_except(props, _HANDLED)
+    if activity_at is not None:
+        out["activity_datetime"] = activity_at
     if result and result not in ("success", "failure"):
         out["result"] = result  # e.g. timeout; success/failure live in event.outcome
     initiated = snake_keys(props.get("initiatedBy")) if isinstance(props.get("initiatedBy"), dict) else {}

@@ -11,7 +11,7 @@ import orjson
 
 from collectors._source import Event
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, put, ts
+from tokentrail.event import add_related, put, snake, snake_keys, ts
 
 _TENANT_IN_RESOURCE = re.compile(r"^/tenants/([^/]+)", re.I)
 _PROVIDER_IN_RESOURCE = re.compile(r"/providers/([^/]+)", re.I)
@@ -59,6 +59,37 @@ _ENVELOPE_TEXT = (
     ("resultType", "result_type"), ("resultSignature", "result_signature"),
     ("resultDescription", "result_description"), ("identity", "identity"),
 )
+
+
+def timestamps(primary: Any, fallback: Any, primary_name: str, fallback_name: str) -> tuple[str, str | None]:
+    """(`@timestamp` as `timestamp` gives it, the body's own time when usable else None).
+
+    The body's time is also kept in the provider namespace: parsed once here for both.
+    """
+    own = None
+    if primary not in (None, ""):
+        try:
+            own = ts(primary, field=primary_name)
+        except RecordError:
+            if fallback in (None, ""):
+                raise
+    if own is not None:
+        return own, own
+    return timestamp(None, fallback, primary_name, fallback_name), None
+
+
+def snake_except(props: dict[str, Any], handled: frozenset[str]) -> dict[str, Any]:
+    """`snake_keys` of `props` without the `handled` keys, without copying `props` first."""
+    out: dict[str, Any] = {}
+    for k, v in props.items():
+        if k in handled or v is None or v == "":
+            continue
+        if isinstance(v, dict | list):
+            v = snake_keys(v)
+            if not v:
+                continue
+        out[snake(k if type(k) is str else str(k))] = v
+    return out
 
 
 def map_envelope(event: Event, envelope: dict[str, Any], props: dict[str, Any], ns: str) -> None:

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from collectors._source import Event
-from collectors.entra._common import as_int, map_envelope, put_source, put_user, text, timestamp
+from collectors.entra._common import (
+    as_int,
+    map_envelope,
+    put_source,
+    put_user,
+    snake_except,
+    text,
+    timestamps,
+)
 from collectors.entra.envelopes import EVENT_TYPE_CATEGORY
-from tokentrail.errors import RecordError
-from tokentrail.event import as_list, put, put_user_agent, snake_keys, stable_id, ts
+from tokentrail.event import as_list, put, put_user_agent, snake_keys, stable_id
 
 NS = "azure.signinlogs"
 _CATEGORY, _PROPERTIES = f"{NS}.category", f"{NS}.properties"
@@ -30,7 +37,7 @@ _RENAMES = {
 
 def map_signin(event: Event, props: dict[str, Any], envelope: dict[str, Any]) -> None:
     """Fill `event` from one sign-in; `envelope` is the Event Hub record, or {} for a Graph item."""
-    event["@timestamp"] = timestamp(
+    event["@timestamp"], created_at = timestamps(
         props.get("createdDateTime"), envelope.get("time"),
         "properties.createdDateTime" if envelope else "createdDateTime", "time",
     )
@@ -57,7 +64,7 @@ def map_signin(event: Event, props: dict[str, Any], envelope: dict[str, Any]) ->
         put_user(event, props.get("userPrincipalName"), props.get("userId"), props.get("userDisplayName"))
     put_user_agent(event, props.get("userAgent"))
     put_location(event, props.get("location"))
-    put(event, _PROPERTIES, properties(props, status, ev["outcome"]))
+    put(event, _PROPERTIES, properties(props, status, ev["outcome"], created_at))
 
 
 def category_of(props: dict[str, Any]) -> str | None:
@@ -114,18 +121,19 @@ def put_location(event: Event, location: Any) -> None:
         put(event, "geo.country_iso_code", text(location.get("countryOrRegion")))
 
 
-def properties(props: dict[str, Any], status: dict[str, Any], result: str) -> dict[str, Any]:
-    """The provider's fields, snake_cased as Elastic names them, empties dropped."""
-    out = snake_keys({k: v for k, v in props.items() if k not in _HANDLED})
+def properties(props: dict[str, Any], status: dict[str, Any], result: str,
+               created_at: str | None) -> dict[str, Any]:
+    """The provider's fields, snake_cased as Elastic names them, empties dropped.
+
+    `created_at`: createdDateTime formatted, None when absent or unusable (@timestamp then fell back
+    to the envelope time; a bad date would fail the index mapping).
+    """
+    out = snake_except(props, _HANDLED)
     for old, new in _RENAMES.items():
         if old in out:
             out[new] = out.pop(old)
-    created = props.get("createdDateTime")
-    if created not in (None, ""):
-        try:
-            out["created_at"] = ts(created, field="createdDateTime")
-        except RecordError:
-            pass  # @timestamp fell back to the envelope time; a bad date would fail the index mapping
+    if created_at is not None:
+        out["created_at"] = created_at
     details = processing_details(props.get("authenticationProcessingDetails"))
     if details:
         out["authentication_processing_details"] = details
