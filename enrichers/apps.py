@@ -26,6 +26,7 @@ from typing import Any
 from enrichers.config import AppConfig, TokensConfig
 from enrichers.findings import raise_finding
 from enrichers.state import LocalState, SharedState
+from enrichers.tokens._idp import items_of
 from tokentrail.event import get
 
 LEARNED_TTL = 30 * 86400
@@ -192,6 +193,11 @@ class AppEnricher:
             client = client or props.get("app_id")
             if client and client == props.get("app_id"):
                 name = props.get("app_display_name")
+        elif dataset == "azure.auditlogs" and client:
+            for target in items_of(get(event, "azure.auditlogs.properties.target_resources")):
+                if isinstance(target, dict) and target.get("type") == "ServicePrincipal":
+                    name = target.get("display_name")
+                    break
         elif dataset == "google_workspace.token":
             client = client or get(event, "google_workspace.token.client.id")
             if client and client == get(event, "google_workspace.token.client.id"):
@@ -238,6 +244,7 @@ class AppEnricher:
         refresh = (tt.get("token") or {}).get("refresh") if tt else None
         if not (scopes or roles or refresh):
             return
+        verb = "was granted" if token.get("activity") == "authorize" else "holds"
         held = list(scopes or [])
         held += [r for r in roles or [] if r not in held]
         if app is not None and app.allowed_scopes is not None:
@@ -245,10 +252,11 @@ class AppEnricher:
             extra = [s for s in held if s not in allowed and s.lower() not in IMPLICIT_SCOPES]
             if extra:
                 raise_finding(event, "app.scope_not_allowed",
-                              f"App {app.id} holds {', '.join(extra[:10])}, outside its allowed_scopes "
+                              f"App {app.id} {verb} {', '.join(extra[:10])}, outside its allowed_scopes "
                               f"({', '.join(app.allowed_scopes) or 'none'}).")
         if app is not None and not app.refresh_tokens and refresh:
-            what = "redeemed a refresh token" if refresh == "used" else "was issued a refresh token"
+            what = {"used": "redeemed a refresh token", "issued": "was issued a refresh token",
+                    "consented": "was granted offline_access (refresh tokens)"}.get(refresh, "holds a refresh token")
             raise_finding(event, "app.refresh_token_not_allowed",
                           f"App {app.id} {what}, but its registry entry says refresh_tokens: false.")
         if app is None or app.allowed_scopes is None:
@@ -256,13 +264,13 @@ class AppEnricher:
             if risky:
                 who = f"App {app.id}" if app else f"Client {_label(info)}"
                 raise_finding(event, "app.dangerous_scope",
-                              f"{who} holds high-risk scope(s) {', '.join(risky[:10])} with no allowed_scopes "
+                              f"{who} {verb} high-risk scope(s) {', '.join(risky[:10])} with no allowed_scopes "
                               "policy approving them.")
         if app is not None and app.read_only:
             writes = [s for s in held if is_write_scope(s)]
             if writes:
                 raise_finding(event, "app.write_scope_on_read_only",
-                              f"App {app.id} is registered as read-only but holds write scope(s) "
+                              f"App {app.id} is registered as read-only but {verb} write scope(s) "
                               f"{', '.join(writes[:10])}.")
 
 

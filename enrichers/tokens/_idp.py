@@ -9,12 +9,15 @@ expiry, in the provider's namespace (as the source mappings keep them):
 - Entra ID sign-ins (`azure.signinlogs`): `properties.unique_token_identifier` (the issued token's
   `uti` claim), `app_id`, `resource_id`, `incoming_token_type`, `client_credential_type`,
   `authentication_protocol`.
+- Entra audit "Consent to application" (`azure.auditlogs`): the app id (`additional_details` AppId, or
+  the target's service principal names) and the consented scopes (`Scope:` in ConsentAction.Permissions).
 - Google Workspace token events (`google_workspace.token`): client id and scopes; Google access tokens
   are opaque and their ids are not logged.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +38,7 @@ class Facts:
 
     fields: dict[str, Any]
     related_ids: list[str] = field(default_factory=list)
-    refresh: str | None = None     # "used" (a refresh token was redeemed) or "issued"
+    refresh: str | None = None     # "used" (a refresh token was redeemed), "issued", or "consented"
     lifetime: float | None = None  # seconds from issuance to expiry, when the event tells both
     reuse: bool = False            # the provider detected a rotated refresh token replayed
 
@@ -48,6 +51,8 @@ def facts(event: dict[str, Any]) -> Facts | None:
         return _okta(event, ev)
     if dataset == "azure.signinlogs":
         return _entra(event, ev)
+    if dataset == "azure.auditlogs" and ev.get("action") == "Consent to application":
+        return _entra_consent(event)
     if dataset == "google_workspace.token":
         return _google(event, ev)
     return None
@@ -154,6 +159,43 @@ def _entra(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
     }
     ok = ev.get("outcome") != "failure"
     return Facts(fields=fields, refresh="used" if incoming == "refreshtoken" and ok else None)
+
+
+_CONSENT_SCOPE = re.compile(r"Scope:\s*([^,\]]*)")
+
+
+def items_of(value: Any) -> list[Any]:
+    """A list, or the values of a dict keyed "0", "1"… (how Elastic's pipeline keeps Azure arrays)."""
+    if isinstance(value, dict):
+        return list(value.values())
+    return value if isinstance(value, list) else []
+
+
+def _entra_consent(event: dict[str, Any]) -> Facts | None:
+    props = get(event, "azure.auditlogs.properties")
+    if not isinstance(props, dict):
+        return None
+    client = None
+    for item in items_of(props.get("additional_details")):
+        if isinstance(item, dict) and item.get("key") == "AppId" and isinstance(item.get("value"), str):
+            client = item["value"]
+    scopes: list[str] = []
+    for target in items_of(props.get("target_resources")):
+        if not isinstance(target, dict):
+            continue
+        for prop in items_of(target.get("modified_properties")):
+            if not isinstance(prop, dict) or not isinstance(prop.get("new_value"), str):
+                continue
+            if prop.get("display_name") == "ConsentAction.Permissions":
+                for match in _CONSENT_SCOPE.findall(prop["new_value"]):
+                    scopes += [s for s in match.split() if s not in scopes]
+            elif prop.get("display_name") == "TargetId.ServicePrincipalNames" and not client:
+                client = prop["new_value"].strip('"').split(";")[0] or None
+    if not client and not scopes:
+        return None
+    fields = {"client_id": client, "scopes": scopes, "activity": "authorize"}
+    ok = get(event, "event.outcome") != "failure"
+    return Facts(fields=fields, refresh="consented" if "offline_access" in scopes and ok else None)
 
 
 def _google(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
