@@ -117,7 +117,8 @@ class IssuerKeys:
 
     def _candidates(self, alg: str, kid: str | None) -> list[Any]:
         if kid is not None:
-            return [k for a, k in self._keys.get(kid, ()) if a == alg]
+            # A key published without a kid may sign tokens that name one.
+            return [k for a, k in (*self._keys.get(kid, ()), *self._keys.get(None, ())) if a == alg]
         return [k for pairs in self._keys.values() for a, k in pairs if a == alg]
 
     def _may_fetch(self, now: float) -> bool:

@@ -30,7 +30,7 @@ class Stats:
             if ev.get("dataset") != "tokentrail.findings":
                 for f in tt.get("findings") or []:
                     self.findings[f.get("code", "?")] += 1
-            app = tt.get("app")
+            app = tt.get("app") if ev.get("dataset") != "tokentrail.findings" else None  # alerts repeat it
             if isinstance(app, dict) and app.get("id"):
                 seen = self.apps.setdefault(app["id"], {"name": app.get("name"), "registered": app.get("registered"),
                                                         "first_party": app.get("first_party"), "events": 0})
