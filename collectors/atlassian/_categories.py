@@ -9,6 +9,7 @@ happened, so an action is a success unless its words say it failed (or was only 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 Categorisation = tuple[list[str], list[str]]
 
@@ -50,7 +51,19 @@ def _authentication(w: set[str], joined: str) -> Categorisation | None:
 
 
 def categorize(action: str) -> Categorisation:
-    """ECS (category, type) lists for an org audit action id."""
+    """ECS (category, type) lists for an org audit action id (fresh lists: callers may mutate them)."""
+    categories, types = _cached(action)
+    return list(categories), list(types)
+
+
+@lru_cache(maxsize=2048)
+def _cached(action: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # An org has a few hundred action ids: the word rules run once per id.
+    categories, types = _categorize(action)
+    return tuple(categories), tuple(types)
+
+
+def _categorize(action: str) -> Categorisation:
     ws = words(action)
     w = set(ws)
     auth = _authentication(w, "_".join(ws))
@@ -73,6 +86,7 @@ def categorize(action: str) -> Categorisation:
     return ["configuration"], ["info"]
 
 
+@lru_cache(maxsize=2048)
 def outcome(action: str) -> str:
     """failure when the action's words say so, unknown for attempts, else success."""
     w = set(words(action))

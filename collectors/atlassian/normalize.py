@@ -8,6 +8,7 @@ See README.md for the table.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import Any
 
 from collectors.atlassian._categories import categorize, outcome
@@ -98,12 +99,32 @@ def _actor(ev: dict, ns: dict, actor: Any) -> None:
 def _put_person(ev: dict, prefix: str, who: dict) -> None:
     email = who.get("email") if isinstance(who.get("email"), str) else None
     _, domain = split_email(email)
-    put(ev, f"{prefix}.id", who.get("id"))
-    put(ev, f"{prefix}.name", who.get("name"))
-    put(ev, f"{prefix}.full_name", who.get("name"))
-    put(ev, f"{prefix}.email", email)
-    put(ev, f"{prefix}.domain", domain)
-    add_related(ev, "user", who.get("id"), who.get("name"), email)
+    name = who.get("name")
+    person = {key: value for key, value in (("id", who.get("id")), ("name", name), ("full_name", name),
+                                            ("email", email), ("domain", domain)) if _kept(value)}
+    if person:  # merged as one object rather than a put per field
+        into = ev
+        for key in prefix.split("."):
+            nxt = into.get(key)
+            if not isinstance(nxt, dict):
+                nxt = into[key] = {}
+            into = nxt
+        into.update(person)
+    add_related(ev, "user", who.get("id"), name, email)
+
+
+def _kept(value: Any) -> bool:
+    """What `put` keeps: not None, "" or an empty container."""
+    return not (value is None or value == "" or value == [] or value == {})
+
+
+@lru_cache(maxsize=4096)
+def _ip(text: str) -> str | None:
+    # Cached: addresses repeat, and ipaddress is slow.
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
 
 
 def _location(ev: dict, ns: dict, loc: Any) -> None:
@@ -111,10 +132,7 @@ def _location(ev: dict, ns: dict, loc: Any) -> None:
         return
     raw_ip = loc.get("ip")
     if raw_ip:
-        try:
-            ip = str(ipaddress.ip_address(str(raw_ip).strip()))
-        except ValueError:
-            ip = None
+        ip = _ip(str(raw_ip))
         if ip:
             put(ev, "source.ip", ip)
             add_related(ev, "ip", ip)
