@@ -46,6 +46,7 @@ def split_address(value: str) -> tuple[str | None, int | None]:
     return str(ip), port if port is not None and 0 < port < 65536 else None
 
 
+@lru_cache(maxsize=4096)
 def is_internal(ip: str) -> bool:
     """True for RFC 1918, loopback, link-local, CGNAT and IPv6 ULA addresses."""
     addr = ipaddress.ip_address(ip)

@@ -145,6 +145,19 @@ def _key(name: str) -> str:
     return name.strip().lower().lstrip(":").replace("-", "_")
 
 
+# `_key` of the keys seen so far: a deployment logs a few dozen distinct keys, record after record.
+_KEYS: dict[str, str] = {}
+
+
+def _folded_key(name: str) -> str:
+    key = _KEYS.get(name)
+    if key is None:
+        key = _key(name)
+        if len(_KEYS) < 4096:  # bounded: keys come from data
+            _KEYS[name] = key
+    return key
+
+
 def _present(value: Any) -> bool:
     if value is None or isinstance(value, dict | list) and not value:
         return False
@@ -155,7 +168,7 @@ def fold_keys(record: dict[str, Any]) -> dict[str, Any]:
     """The record with `_key` spellings; the first present value wins when two keys fold together."""
     out: dict[str, Any] = {}
     for k, v in record.items():
-        fk = _key(str(k))
+        fk = _folded_key(k if type(k) is str else str(k))
         if fk not in out or (not _present(out[fk]) and _present(v)):
             out[fk] = v
     return out
@@ -163,8 +176,9 @@ def fold_keys(record: dict[str, Any]) -> dict[str, Any]:
 
 def detect(folded: dict[str, Any], record: dict[str, Any]) -> str | None:
     """The dialect of a record (by its keys), or None when it carries no access-log field."""
-    if any(str(k).startswith(":") for k in record):
-        return "envoy"
+    for k in record:
+        if str(k).startswith(":"):
+            return "envoy"
     keys = folded.keys()
     for dialect, markers in _MARKERS:
         if markers & keys:
@@ -239,11 +253,10 @@ def read(record: dict[str, Any]) -> Request:
     if dialect is None:
         raise RecordError("unknown shape: no canonical, NGINX, Envoy or Traefik access-log field")
     req = Request(dialect=dialect, timestamp=_timestamp(dialect, folded))
-    table = DIALECTS.get(dialect, {})
-    for name in table.keys() | CANONICAL.keys():
-        for key in table.get(name, ()) + CANONICAL.get(name, ()):
+    for name, keys in _LOOKUP[dialect]:
+        for key in keys:
             value = folded.get(key)
-            if _present(value):
+            if value is not None and _present(value):
                 req.values[name] = value.strip() if isinstance(value, str) else value
                 break
     if dialect == "nginx" and isinstance(folded.get("request"), str):
@@ -254,3 +267,12 @@ def read(record: dict[str, Any]) -> Request:
         req.values.pop("method", None)
     req.duration_ns = _duration(dialect, folded)
     return req
+
+
+def _lookup(dialect: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    table = DIALECTS.get(dialect, {})
+    return tuple((name, table.get(name, ()) + CANONICAL.get(name, ())) for name in table.keys() | CANONICAL.keys())
+
+
+# Per dialect: (logical field, the keys that may carry it, the dialect's first), computed once.
+_LOOKUP = {dialect: _lookup(dialect) for dialect in (*DIALECTS, *(name for name, _ in _MARKERS))}
