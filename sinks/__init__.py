@@ -9,6 +9,7 @@ from sinks._sink import DELIVERED, DUPLICATE, Item, Outcome, Result, Sink
 
 SINK_KINDS: dict[str, str] = {
     "file": "sinks.file",
+    "kafka": "sinks.kafka",
     "elasticsearch": "sinks.elasticsearch",
     "splunk_hec": "sinks.splunk_hec",
 }

@@ -33,6 +33,16 @@ class BusConfig:
     sasl_password: Secret | None = doc("SASL password, from sasl_password_file or _env", None)
     ca_file: str | None = doc("CA bundle for SSL", None)
     queue_size: int = doc("memory bus: records held per topic before producers block", 10000)
+    session_timeout_ms: int = doc("kafka: a silent worker leaves its group after this (group joins take about "
+                                  "half of it on some brokers)", 10000)
+    max_poll_interval_ms: int = doc("kafka: rebalance timeout; the worker polls in the background, so slow "
+                                    "sinks do not count against it", 10000)
+    max_in_flight: int = doc("kafka: records read but not yet finished per consumer (bounds memory)", 2000)
+    fetch_max_bytes: int = doc("kafka: bytes per fetch response at most (bounds memory)", 8 << 20)
+    producer_buffer_bytes: int = doc("kafka: bytes produced but not yet acknowledged before publishing blocks",
+                                     32 << 20)
+    linger_ms: int = doc("kafka: producer batching delay", 5)
+    compression_type: str | None = doc("kafka: gzip, lz4, snappy, zstd or none", None)
 
     def validate(self) -> list[str]:
         problems = []
@@ -40,6 +50,10 @@ class BusConfig:
             problems.append(f"kind: unknown bus kind {self.kind!r} (valid: kafka, memory)")
         if self.queue_size < 1:
             problems.append("queue_size: must be at least 1")
+        if self.kind == "kafka":
+            from tokentrail.bus.kafka import validate_config
+
+            problems += validate_config(self)
         return problems
 
 

@@ -17,6 +17,7 @@ from tokentrail.clock import Clock
 
 INPUT_KINDS: dict[str, str] = {
     "file": "collectors.inputs.file",
+    "kafka": "collectors.inputs.kafka",
     "api": "collectors.inputs.api",
     "http": "collectors.inputs.http",
 }
