@@ -9,7 +9,6 @@ until the offending event stands alone and is dead-lettered with the server's re
 
 from __future__ import annotations
 
-import gzip
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from sinks import _gzip
 from sinks._sink import Item, Outcome, Result
 from sinks.elasticsearch import retry
 from sinks.elasticsearch.client import EsClient, build
@@ -62,17 +62,23 @@ class ElasticsearchSink:
             problem = self._setup()
             if problem:
                 return [Result(Outcome.RETRY, problem)] * len(batch)
-        lines = [self.encoder.encode(item) for item in batch]
         results: list[Result | None] = [None] * len(batch)
-        ranges = self._ranges(lines)
-        if len(ranges) == 1:
-            self._send_range(lines, *ranges[0], results)
-        else:
-            futures = [self._pool.submit(self._send_range, lines, lo, hi, results) for lo, hi in ranges]
-            errors = [f.exception() for f in futures]
-            for exc in errors:
-                if exc is not None:
-                    raise exc
+        lines: list[bytes] = [b""] * len(batch)
+        ranges = self._ranges(batch)
+        futures = []
+        # Encode range by range and hand each to the pool at once: the server works on the first
+        # request while the next ones are encoded.
+        for lo, hi in ranges:
+            encode = self.encoder.encode
+            lines[lo:hi] = [encode(batch[i]) for i in range(lo, hi)]
+            if len(ranges) == 1:
+                self._send_range(lines, lo, hi, results)
+            else:
+                futures.append(self._pool.submit(self._send_range, lines, lo, hi, results))
+        errors = [f.exception() for f in futures]
+        for exc in errors:
+            if exc is not None:
+                raise exc
         return results  # type: ignore[return-value] - every slot is filled
 
     def ready(self) -> bool:
@@ -102,25 +108,32 @@ class ElasticsearchSink:
             self._set_up = True
             return None
 
-    def _ranges(self, lines: list[bytes]) -> list[tuple[int, int]]:
+    @staticmethod
+    def _size(item: Item) -> int:
+        # The event's bytes plus a bound on its action line (index name and _id): never less than the
+        # encoded size, so a request stays under batch_max_bytes without encoding twice.
+        return len(item.data) + 256
+
+    def _ranges(self, batch: list[Item]) -> list[tuple[int, int]]:
         """Contiguous [lo, hi) slices: each under batch_max_bytes, shared out when the batch is large."""
-        total = sum(len(x) for x in lines)
+        sizes = [self._size(item) for item in batch]
+        total = sum(sizes)
         pieces = max(-(-total // self.cfg.batch_max_bytes),
                      min(self.cfg.max_concurrent_requests, total // MIN_SHARED_BYTES))
         target = min(self.cfg.batch_max_bytes, -(-total // max(pieces, 1)))
         ranges, lo, size = [], 0, 0
-        for i, line in enumerate(lines):
-            if size and size + len(line) > target:
+        for i, n in enumerate(sizes):
+            if size and size + n > target:
                 ranges.append((lo, i))
                 lo, size = i, 0
-            size += len(line)
-        ranges.append((lo, len(lines)))
+            size += n
+        ranges.append((lo, len(batch)))
         return ranges
 
     def _send_range(self, lines: list[bytes], lo: int, hi: int, results: list[Result | None]) -> None:
         body = b"".join(lines[lo:hi])
         level = self.cfg.gzip_level
-        payload = gzip.compress(body, compresslevel=level, mtime=0) if level else body
+        payload = _gzip.compress(body, level) if level else body
         try:
             status, resp = self.client.bulk(payload, gzipped=bool(level))
         except SinkError.Retryable as exc:

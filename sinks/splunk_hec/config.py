@@ -35,6 +35,8 @@ class Config:
     tls_verify: bool = doc("verify the server certificate and host name; turn off only for tests", True)
 
     def validate(self) -> list[str]:
+        if self.token is None or self.ack_timeout_seconds is None:
+            return []  # a required key is missing (reported already); the rest are placeholders
         problems = []
         parts = urlsplit(self.url or "")
         if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -65,24 +65,31 @@ def _get(d: Any, path: _P) -> Any:
 
 def _first(event: dict[str, Any], paths: tuple[_P, ...]) -> Any:
     for p in paths:
-        v = _get(event, p)
-        if v not in (None, "", []):
+        top = event.get(p[0])  # most paths miss at the first key: check it before walking
+        if top is None:
+            continue
+        v = _get(top, p[1:])
+        if v is not None and v != "" and v != []:
             return v
     return None
 
 
 def cim_fields(event: dict[str, Any]) -> dict[str, Any]:
     """The Splunk CIM Authentication fields of an event (absent ones left out)."""
-    ev = event.get("event") if isinstance(event.get("event"), dict) else {}
+    ev = event.get("event")
+    if not isinstance(ev, dict):
+        ev = {}
     out: dict[str, Any] = {"action": _ACTION.get(ev.get("outcome"), "unknown")}
-    for key, paths in (("app", APP), ("src", SRC), ("user", USER), ("dest", DEST),
-                       ("authentication_method", AUTH_METHOD)):
+    for key, paths in _CIM:
         v = _first(event, paths)
         if v is not None:
             out[key] = v
     if ev.get("action"):
         out["signature"] = ev["action"]
     return out
+
+
+_CIM = (("app", APP), ("src", SRC), ("user", USER), ("dest", DEST), ("authentication_method", AUTH_METHOD))
 
 
 def indexed_fields(event: dict[str, Any], cim: dict[str, Any]) -> dict[str, Any]:
@@ -175,8 +182,11 @@ class Encoder:
             if "original" in ev:
                 event = {**event, "event": {k: v for k, v in ev.items() if k != "original"}}
             body = orjson.dumps(event)
-        extra = {k: v for k, v in cim.items() if k not in event}
-        if extra:
-            body = body[:-1] + (b"," if len(body) > 2 else b"") + orjson.dumps(extra)[1:]
         sourcetype = self._sourcetype or self._default_sourcetype(dataset)
-        return head + b'"sourcetype":' + sourcetype + b',"fields":' + orjson.dumps(fields) + b',"event":' + body + b"}"
+        extra = {k: v for k, v in cim.items() if k not in event}
+        if not extra:
+            return b"".join((head, b'"sourcetype":', sourcetype, b',"fields":', orjson.dumps(fields), b',"event":',
+                             body, b"}"))
+        # Splice the CIM fields in before the event's closing brace: one copy of the event's bytes.
+        return b"".join((head, b'"sourcetype":', sourcetype, b',"fields":', orjson.dumps(fields), b',"event":',
+                         memoryview(body)[:-1], b"," if len(body) > 2 else b"", orjson.dumps(extra)[1:], b"}"))

@@ -1,7 +1,7 @@
 """Splunk HEC sink: batched, gzipped JSON envelopes, optional indexer acknowledgement.
 
-`send(batch)` cuts the batch into requests of at most `batch_max_bytes`, posts up to
-`max_pending_acks` of them (`max_concurrent_requests` at a time) on this worker's channel and, with
+`send(batch)` cuts the batch into requests of at most `batch_max_bytes`, posting each as soon as it is
+full (up to `max_pending_acks` of them, `max_concurrent_requests` at a time) on this worker's channel and, with
 `ack: true`, polls `/services/collector/ack` until each request is acknowledged: only then are its
 events DELIVERED. A request still unacknowledged after `ack_timeout_seconds` is RETRY (sent again: HEC
 is at-least-once). `send` returning only when the batch is settled keeps the Shipper's outcomes, and so
@@ -12,17 +12,17 @@ request. Nothing here sleeps for retries: the Shipper's backoff is the only one.
 
 from __future__ import annotations
 
-import gzip
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import structlog
 
+from sinks import _gzip
 from sinks._sink import DELIVERED, Item, Outcome, Result
 from sinks.splunk_hec import retry
 from sinks.splunk_hec.client import HecClient
@@ -76,40 +76,55 @@ class SplunkHecSink:
 
     def send(self, batch: list[Item]) -> list[Result]:
         results: list[Result | None] = [None] * len(batch)
+        envelopes: list[bytes | None] = [None] * len(batch)
         missing_before = self.encoder.missing_original
-        envelopes = [self.encoder.encode(item) for item in batch]
+        inflight: list[Future[list[Sent]]] = []
+        cur: list[int] = []
+        size = 0
+        # Requests go to the pool as soon as they are full: HEC parses one while the next is encoded.
+        for i, item in enumerate(batch):
+            env = self.encoder.encode(item)
+            if env is None:
+                results[i] = DELIVERED  # its raw record went out with the record's first event
+                continue
+            envelopes[i] = env
+            n = len(env) + 1
+            if cur and size + n > self.cfg.batch_max_bytes:
+                if len(inflight) >= self.cfg.max_pending_acks:
+                    self._settle(inflight, results)
+                inflight.append(self._pool.submit(self._post, cur, envelopes, results))
+                cur, size = [], 0
+            cur.append(i)
+            size += n
+        if cur:
+            if len(inflight) >= self.cfg.max_pending_acks:
+                self._settle(inflight, results)
+            inflight.append(self._pool.submit(self._post, cur, envelopes, results))
+        self._settle(inflight, results)
         if self.encoder.missing_original > missing_before:
             self._say_once("no_original", "passthrough: events arrive without the raw record (event.original); "
                            "sending them normalized. The enrich stage keeps raw records only when its config "
                            "lists a passthrough sink")
-        todo = []
-        for i, env in enumerate(envelopes):
-            if env is None:
-                results[i] = DELIVERED  # its raw record went out with the record's first event
-            else:
-                todo.append(i)
-        requests = self._requests_of(todo, envelopes)
-        window = self.cfg.max_pending_acks
-        for start in range(0, len(requests), window):
-            sent: list[Sent] = []
-            futures = [self._pool.submit(self._post, part, envelopes, results)
-                       for part in requests[start:start + window]]
-            errors = []
-            for f in futures:
-                exc = f.exception()
-                if exc is not None:
-                    errors.append(exc)
-                else:
-                    sent.extend(f.result())
-            if errors:
-                raise errors[0]
-            if self.cfg.ack:
-                self._await_acks(sent, results)
-            else:
-                for positions, _, _ in sent:
-                    for i in positions:
-                        results[i] = DELIVERED
         return results  # type: ignore[return-value] - every slot is filled
+
+    def _settle(self, inflight: list[Future[list[Sent]]], results: list[Result | None]) -> None:
+        """Wait for the posted requests, then (with acks) for their acknowledgements; empties `inflight`."""
+        sent: list[Sent] = []
+        errors = []
+        for f in inflight:
+            exc = f.exception()
+            if exc is not None:
+                errors.append(exc)
+            else:
+                sent.extend(f.result())
+        inflight.clear()
+        if errors:
+            raise errors[0]
+        if self.cfg.ack:
+            self._await_acks(sent, results)
+        else:
+            for positions, _, _ in sent:
+                self._mark(results, positions, DELIVERED)
 
     def ready(self) -> bool:
         at, ok = self._ready
@@ -134,21 +149,6 @@ class SplunkHecSink:
             self._said.add(key)
             log.warning(message, sink=self.name, **kw)
 
-    def _requests_of(self, todo: list[int], envelopes: list[bytes | None]) -> list[list[int]]:
-        out: list[list[int]] = []
-        cur: list[int] = []
-        size = 0
-        for i in todo:
-            n = len(envelopes[i]) + 1  # type: ignore[arg-type]
-            if cur and size + n > self.cfg.batch_max_bytes:
-                out.append(cur)
-                cur, size = [], 0
-            cur.append(i)
-            size += n
-        if cur:
-            out.append(cur)
-        return out
-
     def _new_channel(self, old: str) -> None:
         with self._lock:
             if self.channel == old:
@@ -159,7 +159,7 @@ class SplunkHecSink:
         """Post one request; fill results for what is settled now; return what waits for an ack."""
         body = b"\n".join(envelopes[i] for i in positions)  # type: ignore[misc]
         level = self.cfg.gzip_level
-        payload = gzip.compress(body, compresslevel=level, mtime=0) if level else body
+        payload = _gzip.compress(body, level) if level else body
         channel = self.channel
         try:
             status, resp = self.client.post_events(payload, channel, gzipped=bool(level))

@@ -56,6 +56,7 @@ class ProxyState:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive connections
     state: ProxyState
 
     def log_message(self, format: str, *args: object) -> None:

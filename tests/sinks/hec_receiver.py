@@ -178,6 +178,7 @@ def check_event(i: int, ev: Any, token: Token) -> None:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive connections
     state: State
 
     def log_message(self, format: str, *args: object) -> None:
