@@ -240,7 +240,8 @@ class ApiClient:
                 self.stats["rate_limited"] += 1
                 wait = self.policy.retry_after(resp, self.clock.time())
                 last = RateLimited(f"{self.name}: rate limited (HTTP {status}) {summary}".rstrip(), wait)
-                self._retry(last, wait + 0.5 if wait is not None else backoff.next())
+                # A reset already past (clocks disagree) or no hint at all: back off instead of hammering.
+                self._retry(last, wait + 0.5 if wait is not None and wait > 0 else backoff.next())
                 continue
             if status >= 500 or status == 408:
                 last = Unavailable(f"{self.name}: HTTP {status} {summary}".rstrip())

@@ -21,6 +21,8 @@ from standin_base import b64
 from standin_graph import GraphStandIn, signin
 from standin_okta import OktaStandIn, okta_event
 
+from collectors.inputs.api import unpack_seen
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -136,7 +138,7 @@ def test_graph_kill_9_mid_window_loses_and_repeats_nothing(tmp_path):
 
         def saved() -> bool:
             st = checkpoint(tmp_path, "graph").get("streams", {}).get("interactiveUser", {})
-            return len(st.get("seen", {})) == 200
+            return len(unpack_seen(st.get("seen"))) == 200
         kill_and_restart(tmp_path, config, saved, hold)
         ids = shipped_ids(tmp_path)
         assert len(ids) == 250 and len(set(ids)) == 250

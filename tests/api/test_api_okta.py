@@ -260,3 +260,14 @@ def test_a_next_link_to_another_host_is_refused(okta, clock, secret):
     run_once(inp)
     with pytest.raises(FetchError, match="attacker.example"):
         run_once(inp)
+
+
+def test_429_with_a_reset_already_past_backs_off(okta, clock, secret):
+    """Clocks disagree: a reset time in the past still gets a backoff wait, not an immediate retry."""
+    okta.add(events(1), persisted_at=clock.time() - 60)
+    okta.faults.append(httpx.Response(429, json={"errorCode": "E0000047", "errorSummary": "API call exceeded rate limit"},
+                                      headers={"X-Rate-Limit-Remaining": "0",
+                                               "X-Rate-Limit-Reset": str(int(clock.time()) - 30)}))
+    start = clock.time()
+    got = run_once(make_input("okta", cfg(secret), okta, clock))
+    assert len(got.raws) == 1 and clock.time() > start
