@@ -61,5 +61,6 @@ class Stats:
         for app_id, a in sorted(self.apps.items(), key=lambda kv: -kv[1]["events"]):
             reg = "registered" if a.get("registered") else "first-party" if a.get("first_party") else "UNREGISTERED"
             name = f" ({a['name']})" if a.get("name") and a.get("name") != app_id else ""
-            lines.append(f"  {app_id}{name}: {a['events']} events, {reg}")
+            n = a['events']
+            lines.append(f"  {app_id}{name}: {n} event{'' if n == 1 else 's'}, {reg}")
         return "\n".join(lines)
