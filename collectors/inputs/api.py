@@ -294,7 +294,7 @@ class _State:
     safe_cursor: dict[str, Any] | None = None
     safe_horizon: float | None = None
     tracker: Tracker = field(default_factory=Tracker)
-    pending: set[str] = field(default_factory=set)
+    pending: set[bytes] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.safe_cursor, self.safe_horizon = self.cursor, self.horizon
