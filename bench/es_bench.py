@@ -242,6 +242,7 @@ def compare(label: str, url: str, events: list[dict], batch: int, segments: int,
     for k in range(segments):
         part = events[k * step:(k + 1) * step]
         order = clients if k % 2 == 0 else clients[::-1]
+        turn = []
         for c in order:
             prepared = c.prepare(part)
             wall, cpu, ok = measure(lambda c=c, p=prepared: c.run(p))
@@ -249,6 +250,8 @@ def compare(label: str, url: str, events: list[dict], batch: int, segments: int,
             t[0] += wall
             t[1] += cpu
             t[2] += ok
+            turn.append(f"{c.name.split()[0]} {len(part) / wall:,.0f} ev/s")
+        print(f"    turn {k + 1}/{segments}: " + ", ".join(turn), flush=True)
     for c in clients:
         c.close()
     rows = {name: row(name, len(events), *t) for name, t in totals.items()}

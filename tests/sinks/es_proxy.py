@@ -151,12 +151,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Proxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, ssl_context: Any = None) -> None:
         self.state = ProxyState(upstream)
         handler = type("BoundProxy", (Handler,), {"state": self.state})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if ssl_context is not None:  # TLS towards the sink; plain HTTP to the upstream server
+            self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, name="es-proxy", daemon=True).start()
 
     def close(self) -> None:

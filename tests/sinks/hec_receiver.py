@@ -329,14 +329,18 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Receiver:
-    """A HEC server on a free loopback port; `.url`, `.state`, `.close()`."""
+    """A HEC server on a free loopback port (HTTPS with `ssl_context`); `.url`, `.state`, `.close()`."""
 
-    def __init__(self, tokens: dict[str, Token], port: int = 0) -> None:
+    def __init__(self, tokens: dict[str, Token], port: int = 0, ssl_context: Any = None) -> None:
         self.state = State(tokens=tokens)
         handler = type("BoundHandler", (Handler,), {"state": self.state})
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if ssl_context is not None:
+            self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="hec-receiver", daemon=True)
         self._thread.start()
 

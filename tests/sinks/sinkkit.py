@@ -7,6 +7,7 @@ import copy
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -180,3 +181,45 @@ def ship(sinks: list[Any], items: list[Item], *, timeout: float = 60.0, batch_si
             dlq.append(orjson.loads(m.value))
             m.ack()
     return ShipRun(len(acked), dlq, fatal)
+
+
+@dataclass
+class Tls:
+    ca_file: str
+    server: ssl.SSLContext
+
+
+def make_tls(folder: Path) -> Tls:
+    """A private CA and a server certificate for 127.0.0.1 signed by it (for TLS tests)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def cert(subject: str, key, issuer_name, issuer_key, ca: bool):
+        b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+             .issuer_name(issuer_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                critical=False)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    ca_key, srv_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tokentrail test CA")])
+    ca_cert = cert("Tokentrail test CA", ca_key, ca_name, ca_key, True)
+    srv_cert = cert("127.0.0.1", srv_key, ca_name, ca_key, False)
+    pem = serialization.Encoding.PEM
+    (folder / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
+    (folder / "server.pem").write_bytes(srv_cert.public_bytes(pem))
+    (folder / "server.key").write_bytes(srv_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                              serialization.NoEncryption()))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(folder / "server.pem", folder / "server.key")
+    return Tls(str(folder / "ca.pem"), ctx)
