@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -135,10 +136,37 @@ def decode_value(value: Any) -> Any:
     parsed = parse_json_string(value) if _may_be_json(value) else value
     if isinstance(parsed, dict | list):
         return clean(parsed) or None  # "{}" / "[]" say nothing: dropped like any empty value
+    if len(value) > 1024:  # too big to keep in the cache
+        return _java_map_value(value)
+    frozen = _java_map_cached(value)
+    return frozen if frozen is None or type(frozen) is str else _thaw(frozen)
+
+
+def _java_map_value(value: str) -> Any:
+    """A Java map string decoded and cleaned: a dict, None when empty, `value` when not a map."""
     parsed = parse_java_map(value)
     if parsed is None:
         return value
     return clean(parsed) or None
+
+
+Frozen = tuple[tuple[str, "str | Frozen"], ...]
+
+
+@lru_cache(maxsize=2048)
+def _java_map_cached(value: str) -> str | Frozen | None:
+    # `risk` and `behaviors` strings take a few dozen forms in all, and parsing one costs more
+    # than the rest of the record. Cached frozen: every event gets its own objects (`_thaw`).
+    decoded = _java_map_value(value)
+    return _freeze(decoded) if isinstance(decoded, dict) else decoded
+
+
+def _freeze(d: dict[str, Any]) -> Frozen:
+    return tuple((k, _freeze(v) if isinstance(v, dict) else v) for k, v in d.items())
+
+
+def _thaw(frozen: Frozen) -> dict[str, Any]:
+    return {k: _thaw(v) if type(v) is tuple else v for k, v in frozen}
 
 
 def _may_be_json(text: str) -> bool:
