@@ -14,16 +14,25 @@ MIX = {"okta": 0.5, "entra": 0.25, "google": 0.125, "confluence": 0.125}
 
 
 def templates(source: str) -> list[dict]:
+    """The demo's records of `source` that map to events, one per record.
+
+    Envelopes (an Event Hub body, a Graph page, an API page) are unwrapped into their records, as the
+    pipeline does, so every shape the demo shows is in the corpus; the demo's deliberately broken
+    lines (bad JSON, no timestamp, an unsupported application) are left out: they show the DLQ, and
+    a throughput corpus of events should not be a tenth dead letters.
+    """
+    from collectors import SOURCES
+
+    src = SOURCES[source]
     out = []
     for line in (demo_dir() / f"{source}.ndjson").read_bytes().splitlines():
         try:
-            doc = orjson.loads(line)
-        except orjson.JSONDecodeError:
+            records = list(src.unwrap(orjson.loads(line)))
+            for record in records:
+                src.normalize(orjson.loads(orjson.dumps(record)))  # normalize may not mutate; be sure
+        except Exception:  # noqa: BLE001 - any failure means a DLQ line, which this corpus leaves out
             continue
-        if isinstance(doc, dict) and not any(isinstance(doc.get(k), list) and k in ("records", "value", "items",
-                                                                                    "results", "entities", "data")
-                                             for k in doc):
-            out.append(doc)
+        out.extend(records)
     return out
 
 

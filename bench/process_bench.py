@@ -1,8 +1,11 @@
 """`tokentrail process` throughput and memory on a mixed corpus (issue: the embedded pipeline).
 
 Prints events per CPU-second of `tokentrail process` (one process per source, as the CLI takes one
---source) and the ratio to a bare `orjson.loads` + `orjson.dumps` loop over the same lines, measured
-in the same run; and the peak RSS of `process` on a corpus ten times larger (streamed, never whole).
+--source; CPU per record of each), the ratio to a bare `orjson.loads` + `orjson.dumps` loop over the
+same lines, measured in the same run, and the peak RSS of `process` on a corpus ten times larger
+(streamed, never whole). The corpus is built from the demo records that map to events (envelopes
+unwrapped, the demo's DLQ examples left out: see `_corpus.templates`), each line with a fresh id.
+On a shared machine, compare figures measured side by side and repeat them.
 
     .venv/bin/python bench/process_bench.py [--lines 100000]
 """
@@ -71,18 +74,22 @@ def main() -> int:
         startup = startup_cpu()
         cpu = events = 0.0
         records = 0
+        per_source = []
         for source, path in files.items():
             c, e, _ = run_process(source, path)
             cpu += c - startup
             events += e
             with open(path, "rb") as f:
-                records += sum(1 for _ in f)
+                lines = sum(1 for _ in f)
+            records += lines
+            per_source.append(f"{source} {(c - startup) / lines * 1e6:.1f}")
         bare_cpu = sum(bare(p) for p in files.values())
         eps = events / cpu
         bare_eps = records / bare_cpu
         print(f"corpus: {records} records ({total_bytes / 1e6:.1f} MB), mix {MIX}")
         print(f"tokentrail process: {events:.0f} events in {cpu:.2f} CPU s (startup {startup:.2f} s excluded "
               f"per run) = {eps:,.0f} events per CPU-second ({1e6 / eps:.1f} us/event)")
+        print(f"CPU per record: {', '.join(per_source)} us")
         print(f"bare orjson loads+dumps: {bare_eps:,.0f} lines per CPU-second")
         print(f"ratio to bare round trip: {eps / bare_eps:.3f} (target >= 0.20)")
         big = Path(tmp) / "big.ndjson"
