@@ -225,7 +225,12 @@ def snake_keys(obj: Any, *, drop_empty: bool = True, null_strings: bool = False)
     return _snake_keys(obj, drop_empty, null_strings)
 
 
-def _snake_drop(obj: Any) -> Any:
+def snake_keys_except(obj: dict, skip: frozenset[str] | set[str]) -> dict:
+    """`snake_keys({k: v for k, v in obj.items() if k not in skip})` without the copy."""
+    return _snake_drop(obj, skip)
+
+
+def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
     """`snake_keys` with the default flags: the common case, without keyword passing per node.
 
     Hot (Entra copies whole records through it): exact type checks first, snake names from a dict.
@@ -233,7 +238,7 @@ def _snake_drop(obj: Any) -> Any:
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            if v is None:
+            if v is None or k in skip:  # `skip`: top level only
                 continue
             t = type(v)
             if t is str:

@@ -11,7 +11,7 @@ import orjson
 
 from collectors._source import Event
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, put, snake, snake_keys, ts
+from tokentrail.event import add_related, put, snake_keys_except, ts
 
 _TENANT_IN_RESOURCE = re.compile(r"^/tenants/([^/]+)", re.I)
 _PROVIDER_IN_RESOURCE = re.compile(r"/providers/([^/]+)", re.I)
@@ -80,16 +80,7 @@ def timestamps(primary: Any, fallback: Any, primary_name: str, fallback_name: st
 
 def snake_except(props: dict[str, Any], handled: frozenset[str]) -> dict[str, Any]:
     """`snake_keys` of `props` without the `handled` keys, without copying `props` first."""
-    out: dict[str, Any] = {}
-    for k, v in props.items():
-        if k in handled or v is None or v == "":
-            continue
-        if isinstance(v, dict | list):
-            v = snake_keys(v)
-            if not v:
-                continue
-        out[snake(k if type(k) is str else str(k))] = v
-    return out
+    return snake_keys_except(props, handled)
 
 
 def map_envelope(event: Event, envelope: dict[str, Any], props: dict[str, Any], ns: str) -> None:
