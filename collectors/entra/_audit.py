@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from collectors._source import Event
-from collectors.entra._common import map_envelope, put_source, put_user, snake_except, text, timestamps
-from tokentrail.event import as_list, put, put_user_agent, snake_keys, stable_id
+from collectors.entra._common import map_envelope, put_source, put_user, text, timestamps
+from tokentrail.event import as_list, put, put_user_agent, snake_keys, snake_keys_except, stable_id
 
 NS = "azure.auditlogs"
 _CATEGORY, _PROPERTIES = f"{NS}.category", f"{NS}.properties"
@@ -111,7 +111,7 @@ def properties(props: dict[str, Any], result: str, activity_at: str | None) -> d
     `activity_at`: activityDateTime formatted, None when absent or unusable (@timestamp then fell
     back to the envelope time).
     """
-    out = snake_except(props, _HANDLED)
+    out = snake_keys_except(props, _HANDLED)
     if activity_at is not None:
         out["activity_datetime"] = activity_at
     if result and result not in ("success", "failure"):

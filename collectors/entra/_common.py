@@ -11,7 +11,7 @@ import orjson
 
 from collectors._source import Event
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, put, snake_keys_except, ts
+from tokentrail.event import add_related, put, ts
 
 _TENANT_IN_RESOURCE = re.compile(r"^/tenants/([^/]+)", re.I)
 _PROVIDER_IN_RESOURCE = re.compile(r"/providers/([^/]+)", re.I)
@@ -54,13 +54,6 @@ def timestamp(primary: Any, fallback: Any, primary_name: str, fallback_name: str
     return ts(fallback, field=fallback_name)
 
 
-_ENVELOPE_TEXT = (
-    ("operationName", "operation_name"), ("operationVersion", "operation_version"),
-    ("resultType", "result_type"), ("resultSignature", "result_signature"),
-    ("resultDescription", "result_description"), ("identity", "identity"),
-)
-
-
 def timestamps(primary: Any, fallback: Any, primary_name: str, fallback_name: str) -> tuple[str, str | None]:
     """(`@timestamp` as `timestamp` gives it, the body's own time when usable else None).
 
@@ -78,9 +71,11 @@ def timestamps(primary: Any, fallback: Any, primary_name: str, fallback_name: st
     return timestamp(None, fallback, primary_name, fallback_name), None
 
 
-def snake_except(props: dict[str, Any], handled: frozenset[str]) -> dict[str, Any]:
-    """`snake_keys` of `props` without the `handled` keys, without copying `props` first."""
-    return snake_keys_except(props, handled)
+_ENVELOPE_TEXT = (
+    ("operationName", "operation_name"), ("operationVersion", "operation_version"),
+    ("resultType", "result_type"), ("resultSignature", "result_signature"),
+    ("resultDescription", "result_description"), ("identity", "identity"),
+)
 
 
 def map_envelope(event: Event, envelope: dict[str, Any], props: dict[str, Any], ns: str) -> None:

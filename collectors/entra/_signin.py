@@ -10,12 +10,11 @@ from collectors.entra._common import (
     map_envelope,
     put_source,
     put_user,
-    snake_except,
     text,
     timestamps,
 )
 from collectors.entra.envelopes import EVENT_TYPE_CATEGORY
-from tokentrail.event import as_list, put, put_user_agent, snake_keys, stable_id
+from tokentrail.event import as_list, put, put_user_agent, snake_keys, snake_keys_except, stable_id
 
 NS = "azure.signinlogs"
 _CATEGORY, _PROPERTIES = f"{NS}.category", f"{NS}.properties"
@@ -128,7 +127,7 @@ def properties(props: dict[str, Any], status: dict[str, Any], result: str,
     `created_at`: createdDateTime formatted, None when absent or unusable (@timestamp then fell back
     to the envelope time; a bad date would fail the index mapping).
     """
-    out = snake_except(props, _HANDLED)
+    out = snake_keys_except(props, _HANDLED)
     for old, new in _RENAMES.items():
         if old in out:
             out[new] = out.pop(old)
