@@ -224,17 +224,17 @@ def debug_data(raw: dict[str, Any]) -> dict[str, Any]:
         if v is not None:
             flat[key] = v
     out: dict[str, Any] = {}
-    for key, value in flat.items():  # a handful of keys: cheaper than probing every typed key
-        name = TYPED_KEYS.get(key)
-        if name is not None:
-            if isinstance(value, str):
-                out[name] = value
-            elif isinstance(value, _SCALARS):
-                out[name] = str(value)
-        elif key in SCOPE_KEYS:
-            scopes = split_scopes(value)
+    for key, name in TYPED_KEYS.items():
+        value = flat.get(key)
+        if isinstance(value, str):
+            out[name] = value
+        elif isinstance(value, _SCALARS):
+            out[name] = str(value)
+    for key, name in SCOPE_KEYS.items():
+        if key in flat:
+            scopes = split_scopes(flat[key])
             if scopes:
-                out[SCOPE_KEYS[key]] = scopes
+                out[name] = scopes
     # logOnlySecurityData is the newer, richer source; the Java-map fields fill what it lacks.
     sec = flat.get("logOnlySecurityData")
     sec = sec if isinstance(sec, dict) else {}

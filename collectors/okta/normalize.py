@@ -146,14 +146,12 @@ def _actor(ev: dict, okta: dict, actor: dict) -> None:
         okta["client"] = {"id": fields["id"]}
     if kind not in USER_ACTOR_TYPES:
         return
-    person = _person(ev, fields)
-    if person:
-        _sub(ev, "user").update(person)
+    _put_person(ev, ("user",), fields)
 
 
-def _person(ev: dict, fields: dict) -> dict[str, Any]:
-    """id, name (local part), domain, email and full name of an Okta User (its `_pick`ed fields);
-    adds related.user."""
+def _put_person(ev: dict, path: tuple[str, ...], fields: dict) -> None:
+    """id, name (local part), domain, email and full name of an Okta User (its `_pick`ed fields)
+    at `path`, then related.user."""
     alternate = fields.get("alternate_id")
     name, domain = split_email(alternate) if isinstance(alternate, str) else (None, None)
     if alternate == "unknown":
@@ -165,8 +163,12 @@ def _person(ev: dict, fields: dict) -> dict[str, Any]:
                        ("full_name", full_name)):
         if value is not None:
             out[key] = value
+    if out:
+        into = ev
+        for key in path:
+            into = _sub(into, key)
+        into.update(out)
     add_related(ev, "user", name, email, full_name)
-    return out
 
 
 @lru_cache(maxsize=4096)
@@ -216,7 +218,7 @@ def _geo(geo: dict) -> dict[str, Any]:
 
 def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
     """Client address, agent and geolocation, security context. ECS `client` and `source` do not
-    exist yet: they are built here and attached when not empty."""
+    exist yet: they are built here and attached once not empty."""
     out = okta.get("client") or {}  # may hold the client-app actor's id, which client.id overrides
     out.update(_pick(client, (("id", "id"), ("device", "device"), ("zone", "zone"))))
     ecs_client: dict[str, Any] = {}
@@ -226,9 +228,11 @@ def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
     if ip:
         out["ip"] = ip
         ecs_client["ip"] = ecs_source["ip"] = ip
+        _attach(ev, ecs_client, ecs_source)
         add_related(ev, "ip", ip)
     elif raw_ip:
         ecs_source["address"] = str(raw_ip)
+        _attach(ev, ecs_client, ecs_source)
     agent_out = _pick(_obj(client, "userAgent"), _AGENT_KEYS)
     if agent_out:
         out["user_agent"] = agent_out
@@ -243,15 +247,19 @@ def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
         if "location" in copy:
             copy["location"] = dict(copy["location"])
         ecs_source["geo"] = copy
+        _attach(ev, ecs_client, ecs_source)
 
     fields = _pick(security, _SECURITY_KEYS)
     number, org, domain = fields.get("number"), fields.get("org"), fields.get("domain")
     sec: dict[str, Any] = {}
     if number is not None or org is not None:
         sec["as"] = _as(number, org)
-        ecs_source["as"] = _as(number, org)
         if org is not None:
             ecs_client["as"] = {"organization": {"name": org}}
+            ecs_source["as"] = {"organization": {"name": org}}
+        if number is not None:
+            _sub(ecs_source, "as")["number"] = number
+        _attach(ev, ecs_client, ecs_source)
     for key in ("isp", "domain", "is_proxy"):
         if key in fields:
             sec[key] = fields[key]
@@ -259,9 +267,14 @@ def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
         okta["security_context"] = sec
     if domain is not None:
         ecs_client["domain"] = ecs_source["domain"] = domain
-    if ecs_client:
+    _attach(ev, ecs_client, ecs_source)
+
+
+def _attach(ev: dict, ecs_client: dict, ecs_source: dict) -> None:
+    """`client` and `source` into the event once they hold something (keys in `put` order)."""
+    if ecs_client and "client" not in ev:
         ev["client"] = ecs_client
-    if ecs_source:
+    if ecs_source and "source" not in ev:
         ev["source"] = ecs_source
 
 
@@ -295,9 +308,7 @@ def _targets(ev: dict, okta: dict, targets: Any) -> None:
     if kept:
         okta["target"] = kept
     if user:
-        person = _person(ev, user)
-        if person:
-            _sub(_sub(ev, "user"), "target").update(person)
+        _put_person(ev, ("user", "target"), user)
     if group:
         put(ev, "user.target.group.id", group.get("id"))
         put(ev, "user.target.group.name", group.get("display_name"))
