@@ -28,8 +28,10 @@ from tokentrail.errors import AuthError, SinkError
 
 log = structlog.get_logger("tokentrail.sinks.elasticsearch")
 
-# Below this, one request is cheaper than several: a batch is shared out only in pieces this large.
-MIN_SHARED_BYTES = 256 * 1024
+# A batch is shared out over concurrent requests only in pieces at least this large: fewer, fuller
+# requests cost the server less per document (it splits each by shard itself), while two or more let
+# the next piece be encoded while the first is indexed.
+MIN_SHARED_BYTES = 2 * 1024 * 1024
 
 
 def create(spec: Any, ctx: Any = None) -> ElasticsearchSink:

@@ -99,7 +99,15 @@ class SplunkHecSink:
         if cur:
             if len(inflight) >= self.cfg.max_pending_acks:
                 self._settle(inflight, results)
-            inflight.append(self._pool.submit(self._post, cur, envelopes, results))
+            if inflight:
+                inflight.append(self._pool.submit(self._post, cur, envelopes, results))
+            else:  # the whole batch is one request: no hand-off to a pool thread
+                done: Future[list[Sent]] = Future()
+                try:
+                    done.set_result(self._post(cur, envelopes, results))
+                except Exception as exc:
+                    done.set_exception(exc)
+                inflight.append(done)
         self._settle(inflight, results)
         if self.encoder.missing_original > missing_before:
             self._say_once("no_original", "passthrough: events arrive without the raw record (event.original); "
