@@ -22,6 +22,8 @@ examples:
   tokentrail run --config tokentrail.yml --once  read files to the end, poll APIs once, exit
   tokentrail process --source okta okta.ndjson > events.ndjson
   tokentrail check-config tokentrail.yml
+  tokentrail worker enrich --config tokentrail.yml   one role over Kafka (collect, enrich, ship)
+  tokentrail backfill --config tokentrail.yml --input okta-logs --since 2026-10-01
 
 Sources: okta, entra, google, confluence, atlassian, access. Docs: README.md.
 """
