@@ -197,13 +197,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, exc: HecError) -> tuple[int, int]:
+    @staticmethod
+    def _error(exc: HecError) -> tuple[int, dict[str, Any]]:
         status, text = CODES[exc.code]
         body: dict[str, Any] = {"text": text, "code": exc.code}
         if exc.event is not None:
             body["invalid-event-number"] = exc.event
-        self._reply(status, body)
-        return status, exc.code
+        return status, body
 
     def _token(self, query: dict[str, list[str]]) -> Token:
         if "token" in query:
@@ -259,57 +259,58 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         parts = urlsplit(self.path)
-        query = parse_qs(parts.query)
         st = self.state
-        status, code, count = 200, 0, 0
+        count = 0
         try:
-            body = self._body()  # read it first, so keep-alive stays in step whatever we answer
-            token = self._token(query)
-            if parts.path == "/services/collector/ack":
-                self._ack(token, query, body)
-                return
-            if parts.path not in EVENT_PATHS:
-                self._reply(404, {"text": "The requested URL was not found on this server.", "code": 404})
-                return
-            channel = self._channel(query, required=token.ack)
-            with st.lock:
-                fault = st._faults.pop(0) if st._faults else None
-            if fault:
-                status, code = fault
-                self._reply(status, {"text": CODES[code][1], "code": code})
-                return
-            if not body.strip(_WS):
-                raise HecError(5)
-            events = parse_events(body)
-            poison = st.poison.encode() if st.poison else None
-            for i, ev in enumerate(events):
-                check_event(i, ev, token)
-                if poison is not None and poison in orjson.dumps(ev):
-                    raise HecError(6, i)
-            count = len(events)
-            reply: dict[str, Any] = {"text": "Success", "code": 0}
-            with st.lock:
-                if st.keep_events:
-                    st.events.extend(events)
-                st.count += count
-                if token.ack and channel is not None:
-                    ch = st._channels.setdefault(channel, {"next": 0, "acks": {}, "max_pending": 0})
-                    ack_id = ch["next"]
-                    ch["next"] += 1
-                    lost = st._lose > 0
-                    st._lose -= 1 if lost else 0
-                    ch["acks"][ack_id] = float("inf") if lost else time.monotonic() + st.ack_delay
-                    ch["max_pending"] = max(ch["max_pending"], len(ch["acks"]))
-                    reply["ackId"] = ack_id
-            self._reply(200, reply)
+            status, reply = self._post(parts, parse_qs(parts.query))
+            count = reply.pop("_count", 0)
         except HecError as exc:
-            status, code = self._error(exc)
-        finally:
-            with st.lock:
-                hdrs = {k.lower(): v for k, v in self.headers.items()}
-                st.requests.append(Request(parts.path, hdrs, count, status, code))
+            status, reply = self._error(exc)
+        # Record before answering, so a client that got its answer finds its request in `requests`.
+        with st.lock:
+            hdrs = {k.lower(): v for k, v in self.headers.items()}
+            st.requests.append(Request(parts.path, hdrs, count, status, reply.get("code", 0)))
+        self._reply(status, reply)
 
-    def _ack(self, token: Token, query: dict[str, list[str]], body: bytes) -> None:
+    def _post(self, parts: Any, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        st = self.state
+        body = self._body()  # read it first, so keep-alive stays in step whatever we answer
+        token = self._token(query)
+        if parts.path == "/services/collector/ack":
+            return 200, self._ack(token, query, body)
+        if parts.path not in EVENT_PATHS:
+            return 404, {"text": "The requested URL was not found on this server.", "code": 404}
+        channel = self._channel(query, required=token.ack)
+        with st.lock:
+            fault = st._faults.pop(0) if st._faults else None
+        if fault:
+            status, code = fault
+            return status, {"text": CODES[code][1], "code": code}
+        if not body.strip(_WS):
+            raise HecError(5)
+        events = parse_events(body)
+        poison = st.poison.encode() if st.poison else None
+        for i, ev in enumerate(events):
+            check_event(i, ev, token)
+            if poison is not None and poison in orjson.dumps(ev):
+                raise HecError(6, i)
+        reply: dict[str, Any] = {"text": "Success", "code": 0}
+        with st.lock:
+            if st.keep_events:
+                st.events.extend(events)
+            st.count += len(events)
+            if token.ack and channel is not None:
+                ch = st._channels.setdefault(channel, {"next": 0, "acks": {}, "max_pending": 0})
+                ack_id = ch["next"]
+                ch["next"] += 1
+                lost = st._lose > 0
+                st._lose -= 1 if lost else 0
+                ch["acks"][ack_id] = float("inf") if lost else time.monotonic() + st.ack_delay
+                ch["max_pending"] = max(ch["max_pending"], len(ch["acks"]))
+                reply["ackId"] = ack_id
+        return 200, {**reply, "_count": len(events)}
+
+    def _ack(self, token: Token, query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
         if not token.ack:
             raise HecError(14)
         channel = self._channel(query, required=True)
@@ -330,7 +331,7 @@ class Handler(BaseHTTPRequestHandler):
                 if ok:
                     del ch["acks"][a]
                 out[str(a)] = ok
-        self._reply(200, {"acks": out})
+        return {"acks": out}
 
 
 class Receiver:

