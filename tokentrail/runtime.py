@@ -75,7 +75,9 @@ class Embedded:
             t.start()
             return t
 
-        raw_topics = sorted({topics.raw(i.source) for i in inputs})
+        # In config order: the memory consumer drains the first topics first, so identity-provider
+        # inputs listed before access logs let issuances be seen before the tokens' use.
+        raw_topics = list(dict.fromkeys(topics.raw(i.source) for i in inputs))
         collectors = [guarded(f"collect:{i.name}", collect, i, bus, topics, self.stop, once, self.stats)
                       for i in inputs]
         enricher = guarded("enrich", enrich, bus.consumer(raw_topics, "enrich"), bus, topics, processor, drain)

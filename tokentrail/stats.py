@@ -7,6 +7,9 @@ from collections import Counter
 from typing import Any
 
 
+_MAX_TOKENS = 100_000  # a long run counts distinct tokens up to here, then says "100000+"
+
+
 class Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -17,6 +20,8 @@ class Stats:
         self.apps: dict[str, dict[str, Any]] = {}
         self.delivered: Counter[str] = Counter()
         self.duplicates: Counter[str] = Counter()
+        self.tokens: set[str] = set()  # fingerprints only; bounded by what one run sees
+        self.linked = 0
 
     def seen_in(self, source: str, n: int = 1) -> None:
         with self._lock:
@@ -30,6 +35,12 @@ class Stats:
             if ev.get("dataset") != "tokentrail.findings":
                 for f in tt.get("findings") or []:
                     self.findings[f.get("code", "?")] += 1
+                token = tt.get("token")
+                if isinstance(token, dict) and token.get("fingerprint"):
+                    if len(self.tokens) < _MAX_TOKENS:
+                        self.tokens.add(token["fingerprint"])
+                    if token.get("issuance"):
+                        self.linked += 1
             app = tt.get("app") if ev.get("dataset") != "tokentrail.findings" else None  # alerts repeat it
             if isinstance(app, dict) and app.get("id"):
                 seen = self.apps.setdefault(app["id"], {"name": app.get("name"), "registered": app.get("registered"),
@@ -54,6 +65,10 @@ class Stats:
             lines.append("Dead-letter records (stage: source):")
             for k, n in sorted(self.dlq.items()):
                 lines.append(f"  {k:<32} {n:>8}")
+        if self.tokens:
+            more = "+" if len(self.tokens) >= _MAX_TOKENS else ""
+            lines.append(f"Tokens seen: {len(self.tokens)}{more} distinct (fingerprints); uses linked to their "
+                         f"issuance: {self.linked}")
         lines.append("Findings per code:" if self.findings else "Findings: none")
         for code, n in sorted(self.findings.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  {code:<32} {n:>8}")

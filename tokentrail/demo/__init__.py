@@ -5,7 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from collectors import SOURCE_NAMES
+# Identity providers first, access logs last: the demo then shows token uses linked to their issuance.
+DEMO_ORDER = ("okta", "entra", "google", "atlassian", "confluence", "access")
 
 
 def demo_dir() -> Path:
@@ -16,7 +17,7 @@ def demo_config(out_dir: str = "./tokentrail-out") -> dict:
     """The embedded default as a config dict: bundled logs -> enrichers -> NDJSON files."""
     d = demo_dir()
     inputs = [{"source": s, "kind": "file", "path": str(d / f"{s}.ndjson"), "name": f"demo-{s}"}
-              for s in SOURCE_NAMES if (d / f"{s}.ndjson").exists()]
+              for s in DEMO_ORDER if (d / f"{s}.ndjson").exists()]
     cfg: dict = {
         "inputs": inputs,
         "sinks": [{"kind": "file", "path": f"{out_dir}/events.ndjson"}],
