@@ -6,7 +6,6 @@ import threading
 from collections import Counter
 from typing import Any
 
-
 _MAX_TOKENS = 100_000  # a long run counts distinct tokens up to here, then says "100000+"
 
 
