@@ -184,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cfg.http.listen:
         from tokentrail.health import serve
 
-        server = serve(cfg.http.listen, ready=lambda: True)
+        server = serve(cfg.http.listen, ready=runner.ready)
     code = runner.run(once)
     if server:
         server.shutdown()

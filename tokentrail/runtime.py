@@ -46,6 +46,16 @@ class Embedded:
     stats: Stats = field(default_factory=Stats)
     stop: threading.Event = field(default_factory=threading.Event)
     fatal: list[str] = field(default_factory=list)
+    sinks: list[Any] = field(default_factory=list)
+
+    def ready(self) -> bool:
+        """For /readyz: every sink reachable and no stage has failed."""
+        if self.fatal or not self.sinks:
+            return False
+        try:
+            return all(s.ready() for s in self.sinks)
+        except Exception:  # a readiness probe answers, it does not raise
+            return False
 
     def run(self, once: bool) -> int:
         cfg = self.cfg
@@ -56,6 +66,7 @@ class Embedded:
                            max_document_bytes=cfg.pipeline.max_document_bytes)
         inputs = [create_input(spec, ctx) for spec in cfg.inputs]
         sinks = [create_sink(spec) for spec in cfg.sinks]
+        self.sinks = sinks
         dlq_sink = FileSink(cfg.dlq.path, name="dlq")
         processor = build_processor(cfg, self.clock)
         # Ship and DLQ threads keep going after `stop` until their topics are drained.
