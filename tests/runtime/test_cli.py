@@ -118,18 +118,32 @@ class TestRun:
         assert events and dlq
 
     def test_sigterm_drains_and_exits_zero(self, tmp_path: Path):
-        """A tailing run stops on SIGTERM, ships what it read, and exits 0."""
+        """A tailing run serves health and metrics, stops on SIGTERM, ships what it read, and exits 0."""
+        import socket
+
+        import httpx
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
         src = tmp_path / "okta.ndjson"
         src.write_bytes(OKTA + b"\n")
         out = tmp_path / "events.ndjson"
         cfg = tmp_path / "c.yml"
         cfg.write_text(f"inputs:\n  - {{source: okta, kind: file, path: {src}, poll_interval_seconds: 0.1}}\n"
                        f"sinks:\n  - {{kind: file, path: {out}}}\ndlq: {{path: {tmp_path / 'dlq.ndjson'}}}\n"
-                       f"state_dir: {tmp_path / 'state'}\npipeline: {{batch_seconds: 0.05}}\n")
+                       f"state_dir: {tmp_path / 'state'}\npipeline: {{batch_seconds: 0.05}}\n"
+                       f"http: {{listen: '127.0.0.1:{port}'}}\n")
         p = subprocess.Popen([*TT, "run", "--config", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.time() + 30
         while time.time() < deadline and not (out.exists() and out.read_bytes()):
             time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        metrics = httpx.get(f"{base}/metrics").text
+        assert 'tokentrail_events_in_total{source="okta"} 1.0' in metrics
+        assert 'tokentrail_events_out_total{sink="file-0"} 1.0' in metrics
         p.send_signal(signal.SIGTERM)
         assert p.wait(30) == 0
         assert len(out.read_bytes().splitlines()) == 1
