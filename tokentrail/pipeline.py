@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -80,6 +81,9 @@ class Processor:
         # HEC passthrough (sinks/splunk_hec): the scrubbed raw record rides in the first event's
         # `event.original`; "" marks the record's other events. Off unless such a sink is configured.
         self.keep_original = keep_original
+        # `_ingested`: the whole second last formatted and its text up to the fraction, one tuple so
+        # that threads sharing this processor never pair a second with another second's text.
+        self._second: tuple[datetime | None, str] = (None, "")
 
     def dead_letter(self, raw: Raw, stage: str, reason: str, original: Any = None) -> dict[str, Any]:
         return dlq_record(
@@ -113,14 +117,29 @@ class Processor:
         except RecursionError:
             result.dlq.append(self.dead_letter(raw, "normalize", "JSON nested too deeply"))
             return result
-        ingested = format_ts(self.clock.now())
-        many = len(records) > 1
+        ingested = self._ingested()
         # One linear scan of the raw bytes tells the scrubber whether walking the events is needed.
         scan = has_secret_hint(raw.data)
         result.clean = not scan
-        for i, record in enumerate(records):
-            self._one(raw, source, record, f"{raw.origin}#{i}" if many else raw.origin, ingested, scan, result)
+        if len(records) == 1:
+            self._one(raw, source, records[0], raw.origin, ingested, scan, result)
+        else:
+            for i, record in enumerate(records):
+                self._one(raw, source, record, f"{raw.origin}#{i}", ingested, scan, result)
         return result
+
+    def _ingested(self) -> str:
+        """`format_ts(self.clock.now())`, formatting the date and time once per second."""
+        now = self.clock.now()
+        if now.tzinfo is not UTC:
+            now = now.astimezone(UTC)
+        second = now.replace(microsecond=0)
+        cached = self._second
+        if cached[0] != second:
+            # "….SS." of "….SS.000Z", whatever the width of the year
+            cached = self._second = (second, format_ts(second)[:-4])
+        us = now.microsecond
+        return f"{cached[1]}{us // 1000:03d}Z" if us % 1000 == 0 else f"{cached[1]}{us:06d}Z"
 
     def encode(self, event: dict[str, Any], clean: bool = False) -> bytes:
         """The event as JSON, after a last scan of the exact bytes that leave: the final safety net.
@@ -148,11 +167,20 @@ class Processor:
             reason = f"mapping raised {type(exc).__name__}: {exc}"
             result.dlq.append(self._dlq_for(raw, origin, "normalize", reason, record))
             return
+        chain, out = self.chain, result.events
         for event in events:
-            event.setdefault("event", {})["ingested"] = ingested
-            event.setdefault("_tt", {})["scan"] = scan
+            ev = event.get("event")
+            if type(ev) is dict:
+                ev["ingested"] = ingested
+            else:
+                event.setdefault("event", {})["ingested"] = ingested
+            tt = event.get("_tt")
+            if tt is None:
+                event.setdefault("_tt", {})["scan"] = scan
+            else:
+                tt["scan"] = scan
             try:
-                event = self.chain(event)
+                event = chain(event)
             except DropEvent:
                 result.dropped += 1
                 continue
@@ -163,9 +191,9 @@ class Processor:
             if original is not None:
                 event.setdefault("event", {})["original"] = original
                 original = ""
-            result.events.append(event)
+            out.append(event)
             if extra:
-                result.events.extend(extra)
+                out.extend(extra)
 
     def _dlq_for(self, raw: Raw, origin: str, stage: str, reason: str, record: Any) -> dict[str, Any]:
         try:
