@@ -41,18 +41,22 @@ class Chain:
         self.names = [name for name, _ in self.steps]
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
-        for name, step in self.steps:
-            try:
+        # One try around the loop, not one per step: `name` is the step that was running.
+        name = ""
+        try:
+            for name, step in self.steps:  # noqa: B007 - `name` is read after the loop
                 event = step(event)
-            except DropEvent:
-                raise
-            except RecordError as exc:
-                raise EnrichError(name, exc.reason) from None
-            except Exception as exc:  # a bug in one step must not stop the pipeline
-                raise EnrichError(name, f"{type(exc).__name__}: {exc}") from None
-            if not isinstance(event, dict):
-                raise EnrichError(name, f"returned {type(event).__name__}, not an event dict")
-        return event
+                if type(event) is not dict and not isinstance(event, dict):
+                    break
+            else:
+                return event
+        except DropEvent:
+            raise
+        except RecordError as exc:
+            raise EnrichError(name, exc.reason) from None
+        except Exception as exc:  # a bug in one step must not stop the pipeline
+            raise EnrichError(name, f"{type(exc).__name__}: {exc}") from None
+        raise EnrichError(name, f"returned {type(event).__name__}, not an event dict")
 
 
 # Builders by name, each `(config, state) -> Enricher`: `config` is the top-level Config (or None for
