@@ -173,23 +173,30 @@ class AppEnricher:
     @staticmethod
     def _client(event: dict[str, Any]) -> tuple[str | None, str | None]:
         """(client id, display name the event teaches) of the event's OAuth client."""
+        # Plain nested reads rather than `get(…, "a.b")`: this runs for every event.
         tt = event.get("tokentrail")
         token = tt.get("token") if isinstance(tt, dict) else None
         client = token.get("client_id") if isinstance(token, dict) else None
         ev = event.get("event")
         dataset = ev.get("dataset") if isinstance(ev, dict) else None
+        if not client and dataset != "okta.system" and dataset != "azure.signinlogs" \
+                and dataset != "google_workspace.token":
+            return None, None  # what the branches below come to for the other events without a token
         name = None
         if dataset == "okta.system":
             okta = event.get("okta") or {}
-            client = client or get(okta, "client.id")
+            client = client or _at(okta, "client", "id")
             if client:
-                if get(okta, "actor.id") == client and str(get(okta, "actor.type", "")).lower() != "user":
-                    name = get(okta, "actor.display_name")
+                actor = okta.get("actor") if isinstance(okta, dict) else None
+                if isinstance(actor, dict) and actor.get("id") == client:
+                    kind = actor.get("type")
+                    if str("" if kind is None else kind).lower() != "user":
+                        name = actor.get("display_name")
                 for t in okta.get("target") or []:
                     if isinstance(t, dict) and t.get("id") == client and t.get("display_name"):
                         name = name or t["display_name"]
         elif dataset == "azure.signinlogs":
-            props = get(event, "azure.signinlogs.properties") or {}
+            props = _at(event, "azure", "signinlogs", "properties") or {}
             client = client or props.get("app_id")
             if client and client == props.get("app_id"):
                 name = props.get("app_display_name")
@@ -199,9 +206,12 @@ class AppEnricher:
                     name = target.get("display_name")
                     break
         elif dataset == "google_workspace.token":
-            client = client or get(event, "google_workspace.token.client.id")
-            if client and client == get(event, "google_workspace.token.client.id"):
-                name = get(event, "google_workspace.token.app_name")
+            token_doc = _at(event, "google_workspace", "token")
+            client_doc = token_doc.get("client") if isinstance(token_doc, dict) else None
+            doc_client = client_doc.get("id") if isinstance(client_doc, dict) else None
+            client = client or doc_client
+            if client and client == doc_client:
+                name = token_doc.get("app_name")
         client = str(client)[:256] if client else None
         return client, name if isinstance(name, str) and name else None
 
@@ -226,8 +236,10 @@ class AppEnricher:
             return True
         if not self.cfg.first_party_apps:
             return False
-        owner = get(event, "azure.signinlogs.properties.app_owner_tenant_id")
-        return client_id.startswith("okta.") or owner in MICROSOFT_TENANTS
+        if client_id.startswith("okta."):
+            return True
+        props = _at(event, "azure", "signinlogs", "properties")
+        return isinstance(props, dict) and props.get("app_owner_tenant_id") in MICROSOFT_TENANTS
 
     # -- findings -----------------------------------------------------------------------------------
 
@@ -272,6 +284,17 @@ class AppEnricher:
                 raise_finding(event, "app.write_scope_on_read_only",
                               f"App {app.id} is registered as read-only but {verb} write scope(s) "
                               f"{', '.join(writes[:10])}.")
+
+
+def _at(d: Any, *keys: str) -> Any:
+    """`get(d, "a.b.c")` with the path already split."""
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+        if d is None:
+            return None
+    return d
 
 
 def _label(info: dict[str, Any]) -> str:

@@ -18,7 +18,6 @@ from typing import Any
 from enrichers.config import TokensConfig
 from enrichers.findings import raise_finding
 from enrichers.state import LocalState, SharedState
-from tokentrail.event import get
 
 MAX_IPS = 16
 
@@ -48,7 +47,9 @@ class Correlator:
         return event
 
     def _ttl(self, event: dict[str, Any]) -> float:
-        lifetime = get(event, "_tt.token.lifetime")
+        tt = event.get("_tt")
+        work = tt.get("token") if isinstance(tt, dict) else None
+        lifetime = work.get("lifetime") if isinstance(work, dict) else None
         return float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else self.default_ttl
 
     def _issued(self, event: dict[str, Any], token: dict[str, Any]) -> None:
@@ -56,8 +57,9 @@ class Correlator:
         if ev.get("outcome") == "failure" or not token.get("id"):
             return
         record = {"event_id": ev.get("id"), "dataset": ev.get("dataset"), "timestamp": event.get("@timestamp"),
-                  "source_ip": get(event, "source.ip"), "client_id": token.get("client_id")}
-        record = {k: v for k, v in record.items() if v is not None}
+                  "source_ip": _source_ip(event), "client_id": token.get("client_id")}
+        if None in record.values():
+            record = {k: v for k, v in record.items() if v is not None}
         ttl = self._ttl(event)
         self.state.put("tokens", str(token["id"]), record, ttl)
         for other in token.get("related_ids") or []:
@@ -71,7 +73,7 @@ class Correlator:
                 token["issuance"] = {k: issued[k] for k in ("event_id", "dataset", "timestamp", "source_ip")
                                      if issued.get(k) is not None}
         key = token_id or token.get("fingerprint")
-        ip = get(event, "source.ip")
+        ip = _source_ip(event)
         if not key or not isinstance(ip, str):
             return
         seen = self.state.get("token_ips", str(key))
@@ -87,3 +89,9 @@ class Correlator:
                       f"{shown} was used before from {', '.join(ips[:3])}{' and others' if len(ips) > 3 else ''}"
                       f" and now from {ip}: a copied token, or a client behind several addresses.")
         self.state.put("token_ips", str(key), {"ips": (ips + [ip])[-MAX_IPS:]}, self._ttl(event))
+
+
+def _source_ip(event: dict[str, Any]) -> Any:
+    """`get(event, "source.ip")`, read directly."""
+    source = event.get("source")
+    return source.get("ip") if isinstance(source, dict) else None

@@ -42,6 +42,8 @@ class LocalState:
     def __init__(self, max_entries: int | dict[str, int] = DEFAULT_MAX_ENTRIES, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
         self._limits = max_entries if isinstance(max_entries, dict) else {"*": max_entries}
+        # No table is limited below this: under it, `apply` need not look its table's limit up.
+        self._small_limit = min([*self._limits.values(), DEFAULT_MAX_ENTRIES])
         self._tables: dict[str, OrderedDict[str, tuple[float | None, dict[str, Any]]]] = {}
         self._lock = threading.Lock()
 
@@ -74,15 +76,18 @@ class LocalState:
         are ignored, so replaying a compacted topic does not resurrect old entries.
         """
         with self._lock:
-            rows = self._tables.setdefault(table, OrderedDict())
+            rows = self._tables.get(table)
+            if rows is None:
+                rows = self._tables[table] = OrderedDict()
             if value is None or (expires_at is not None and expires_at <= self.clock.time()):
                 rows.pop(key, None)
                 return
             rows[key] = (expires_at, value)
             rows.move_to_end(key)
-            limit = self._limit(table)
-            while len(rows) > limit:
-                rows.popitem(last=False)
+            if len(rows) > self._small_limit:
+                limit = self._limit(table)
+                while len(rows) > limit:
+                    rows.popitem(last=False)
 
     def expires_at(self, table: str, key: str) -> float | None:
         """The absolute expiry of a live entry (what KafkaState writes next to the value)."""

@@ -147,23 +147,34 @@ class TokenEnricher:
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         tt = event.get("_tt")
-        auth = tt.pop("authorization", None) if tt else None
-        secrets = tt.pop("secrets", None) if tt else None
+        if tt:
+            auth = tt.pop("authorization", None)
+            secrets = tt.pop("secrets", None)
+        else:
+            auth = secrets = None
         provider = facts(event)
-        if not secrets and provider is None:
-            # The common case, an access-log line with one Authorization header.
-            cred = credential(auth) if isinstance(auth, str) else None
-            if cred is None:
+        if not secrets:
+            if provider is None:
+                # The common case, an access-log line with one Authorization header.
+                cred = credential(auth) if isinstance(auth, str) else None
+                if cred is None:
+                    return event
+                fp = fingerprint(cred[0])
+                token = self._presented(event, cred[0], "authorization", cred[1], fp)
+                add_related(event, "hash", fp)
+                event.setdefault("tokentrail", {})["token"] = token
+                # The record's only secret was this header, kept in `_tt` and now gone; the scrubber found
+                # nothing in the event itself. The last walk can be skipped: what this step added (claims)
+                # is still checked by the final scan of the encoded bytes (Processor.encode).
+                tt["scan"] = False
                 return event
-            fp = fingerprint(cred[0])
-            token = self._presented(event, cred[0], "authorization", cred[1], fp)
-            add_related(event, "hash", fp)
-            event.setdefault("tokentrail", {})["token"] = token
-            # The record's only secret was this header, kept in `_tt` and now gone; the scrubber found
-            # nothing in the event itself. The last walk can be skipped: what this step added (claims)
-            # is still checked by the final scan of the encoded bytes (Processor.encode).
-            tt["scan"] = False
-            return event
+            if auth is None:
+                # A provider event and no raw token at all (Okta grants, Entra sign-ins): what the
+                # general path below comes to, without collecting and ranking nothing.
+                token = self._provider(event, provider)
+                add_related(event, "hash", token.get("fingerprint"))
+                event.setdefault("tokentrail", {})["token"] = token
+                return event
         seen = self._collect(auth, secrets)  # fingerprint -> (raw, where, hint), best first
         del auth, secrets
         first = next(iter(seen.items()), None)
@@ -245,7 +256,7 @@ class TokenEnricher:
         return used is not None and used > cutoff
 
     def _provider(self, event: dict[str, Any], provider: Facts) -> dict[str, Any]:
-        token = {k: v for k, v in provider.fields.items() if v not in (None, "", [])}
+        token = {k: v for k, v in provider.fields.items() if v is not None and v != "" and v != []}
         if provider.related_ids:
             token["related_ids"] = provider.related_ids
         work: dict[str, Any] = {}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokentrail.errors import RecordError
-from tokentrail.event import format_ts, get, parse_ts
+from tokentrail.event import get, parse_ts, ts
 
 _OKTA_TOKEN_TYPES = {"access_token": "access", "refresh_token": "refresh", "id_token": "id"}
 _ORDER = ("access", "refresh", "id")
@@ -46,7 +46,9 @@ class Facts:
 def facts(event: dict[str, Any]) -> Facts | None:
     """Token facts of a provider event, None for events about no token."""
     ev = event.get("event")
-    dataset = ev.get("dataset") if isinstance(ev, dict) else None
+    if type(ev) is not dict and not isinstance(ev, dict):
+        return None
+    dataset = ev.get("dataset")
     if dataset == "okta.system":
         return _okta(event, ev)
     if dataset == "azure.signinlogs":
@@ -66,7 +68,16 @@ def _time(value: Any) -> tuple[float, str] | None:
         dt = parse_ts(value)
     except RecordError:
         return None
-    return dt.timestamp(), format_ts(dt)
+    return dt.timestamp(), value if _canonical(value) else ts(value)
+
+
+def _canonical(text: str) -> bool:
+    """Whether parsed text is already what `format_ts` makes of it: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+
+    The shape checks exclude every other ISO 8601 form of 24 characters (week dates, other separators).
+    """
+    return (len(text) == 24 and text[23] == "Z" and text[19] == "." and text[10] == "T" and text[4] == "-"
+            and text[7] == "-" and text[13] == ":" and text[16] == ":" and text.isascii())
 
 
 def _strings(value: Any) -> list[str]:
@@ -87,8 +98,11 @@ def _okta(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
         kind = _OKTA_TOKEN_TYPES.get(str(t.get("type", "")).lower()) if isinstance(t, dict) else None
         if kind and kind not in tokens and t.get("id"):
             tokens[kind] = t
-    debug = get(okta, "debug_context.debug_data") or {}
-    grant_type = debug.get("grant_type") if isinstance(debug.get("grant_type"), str) else None
+    debug = okta.get("debug_context")
+    debug = (debug.get("debug_data") if isinstance(debug, dict) else None) or {}
+    grant_type = debug.get("grant_type")
+    if not isinstance(grant_type, str):
+        grant_type = None
     scopes = _strings(debug.get("granted_scopes"))
     if action.endswith(".detect_reuse"):
         activity = "reuse"
@@ -100,8 +114,9 @@ def _okta(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
         activity = "authorize"
     else:
         activity = None
-    fields: dict[str, Any] = {"client_id": get(okta, "client.id"), "grant_type": grant_type,
-                              "scopes": scopes, "activity": activity}
+    client = okta.get("client")
+    fields: dict[str, Any] = {"client_id": client.get("id") if isinstance(client, dict) else None,
+                              "grant_type": grant_type, "scopes": scopes, "activity": activity}
     out = Facts(fields=fields, reuse=activity == "reuse")
     # `….grant.refresh_token` is about the refresh token even when the access token came with it.
     named = _OKTA_TOKEN_TYPES.get(action.rsplit(".", 1)[-1])
@@ -110,8 +125,11 @@ def _okta(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
         target = tokens[primary]
         fields["id"] = str(target["id"])
         fields["type"] = primary
-        detail = target.get("detail_entry") if isinstance(target.get("detail_entry"), dict) else {}
-        fields["subject"] = detail.get("subject") if isinstance(detail.get("subject"), str) else None
+        detail = target.get("detail_entry")
+        if not isinstance(detail, dict):
+            detail = {}
+        subject = detail.get("subject")
+        fields["subject"] = subject if isinstance(subject, str) else None
         expires = _time(detail.get("expires"))
         if expires is not None:
             fields["expires_at"] = expires[1]
@@ -127,7 +145,7 @@ def _okta(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
             out.refresh = "used"
         elif "refresh" in tokens or "offline_access" in scopes:
             out.refresh = "issued"
-    if not any(v for v in fields.values()):
+    if not any(fields.values()):
         return None
     return out
 
