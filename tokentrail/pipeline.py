@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import orjson
@@ -83,7 +83,7 @@ class Processor:
         self.keep_original = keep_original
         # `_ingested`: the whole second last formatted and its text up to the fraction, one tuple so
         # that threads sharing this processor never pair a second with another second's text.
-        self._second: tuple[datetime | None, str] = (None, "")
+        self._second: tuple[tuple[int, ...] | None, str] = (None, "")
 
     def dead_letter(self, raw: Raw, stage: str, reason: str, original: Any = None) -> dict[str, Any]:
         return dlq_record(
@@ -133,11 +133,11 @@ class Processor:
         now = self.clock.now()
         if now.tzinfo is not UTC:
             now = now.astimezone(UTC)
-        second = now.replace(microsecond=0)
+        second = (now.second, now.minute, now.hour, now.day, now.month, now.year)  # cheaper than replace()
         cached = self._second
         if cached[0] != second:
-            # "….SS." of "….SS.000Z", whatever the width of the year
-            cached = self._second = (second, format_ts(second)[:-4])
+            text = format_ts(now)
+            cached = self._second = (second, text[:text.rindex(".") + 1])  # up to the fraction
         us = now.microsecond
         return f"{cached[1]}{us // 1000:03d}Z" if us % 1000 == 0 else f"{cached[1]}{us:06d}Z"
 
