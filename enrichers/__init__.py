@@ -4,6 +4,12 @@ Order (DESIGN.md): scrub secrets, decode tokens, resolve app identity, correlate
 scrub again, strip working keys. An enricher signals "dead-letter this event" by raising RecordError
 and "drop it" by raising DropEvent; only `Chain` catches them. An enricher that makes documents of its
 own (findings) appends them to the event's top-level `_extra` list; the Processor ships them after it.
+
+Most events carry nothing for the token audit: no raw secret (`_tt` holds only `scan: False`), no
+`tokentrail` yet. Such an event is *plain*. An enricher may declare `plain_datasets`, the datasets
+whose plain events it may change: it leaves the plain events of any other dataset as they are, and
+`Chain` does not call it for them. Steps without the declaration (strip_working, any step added
+later) always run, and so does every step after the first of them.
 """
 
 from __future__ import annotations
@@ -39,24 +45,93 @@ class Chain:
     def __init__(self, steps: Iterable[tuple[str, Enricher]]) -> None:
         self.steps = list(steps)
         self.names = [name for name, _ in self.steps]
+        self._planned: list[tuple[str, Enricher]] = []  # the steps `_plans` were made for
+        self._plans: dict[str, _Plan | None] = {}
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
-        # One try around the loop, not one per step: `name` is the step that was running.
+        steps = self.steps
+        run: Steps = ()
+        tt = event.get("_tt")
+        if type(tt) is dict and len(tt) == 1 and tt.get("scan") is False and "tokentrail" not in event:
+            plan = self._plan(event)  # a plain event (see the module docstring)
+            if plan is not None:
+                run, steps, resume = plan
+        # One try around the loops, not one per step: `name` is the step that was running.
         name = ""
         try:
-            for name, step in self.steps:  # noqa: B007 - `name` is read after the loop
+            if run:
+                for name, step in run:  # noqa: B007 - `name` is read in the handlers
+                    event = step(event)
+                    if type(event) is not dict and not isinstance(event, dict):
+                        raise _NotAnEvent
+                if not _plain(event):
+                    steps = resume  # the steps run made it more than plain: the rest all run
+            for name, step in steps:  # noqa: B007
                 event = step(event)
                 if type(event) is not dict and not isinstance(event, dict):
-                    break
-            else:
-                return event
+                    raise _NotAnEvent
+            return event
+        except _NotAnEvent:
+            raise EnrichError(name, f"returned {type(event).__name__}, not an event dict") from None
         except DropEvent:
             raise
         except RecordError as exc:
             raise EnrichError(name, exc.reason) from None
         except Exception as exc:  # a bug in one step must not stop the pipeline
             raise EnrichError(name, f"{type(exc).__name__}: {exc}") from None
-        raise EnrichError(name, f"returned {type(event).__name__}, not an event dict")
+
+    def _plan(self, event: dict[str, Any]) -> _Plan | None:
+        """How a plain event of this dataset goes through the steps; None: through all of them."""
+        ev = event.get("event")
+        dataset = ev.get("dataset") if type(ev) is dict else None
+        if type(dataset) is not str:
+            return None
+        plan = self._plans.get(dataset, _UNPLANNED)
+        if plan is None:
+            return None  # all the steps: right whatever they are now
+        if plan is _UNPLANNED or self._planned != self.steps:  # a new dataset, or the steps changed
+            if self._planned != self.steps:
+                self._planned, self._plans = list(self.steps), {}
+            plan = _plan(self.steps, dataset)
+            if len(self._plans) < 4096:  # datasets come from the sources: a few dozen
+                self._plans[dataset] = plan
+        return plan
+
+
+Steps = list[tuple[str, Enricher]] | tuple[()]
+# (run, then, otherwise): run these steps; then, if the event is still plain, these; otherwise these.
+_Plan = tuple[Steps, Steps, Steps]
+_UNPLANNED: Any = object()
+
+
+class _NotAnEvent(Exception):
+    """A step returned something else than an event dict (Chain names it)."""
+
+
+def _plain(event: dict[str, Any]) -> bool:
+    tt = event.get("_tt")
+    return type(tt) is dict and len(tt) == 1 and tt.get("scan") is False and "tokentrail" not in event
+
+
+def _plan(steps: list[tuple[str, Enricher]], dataset: str) -> _Plan | None:
+    """Skip the steps before the first one that claims `dataset`; run from there to the last one
+    that claims it; if the event is still plain, go on at the first step without `plain_datasets`,
+    else right after the last claiming step. None when nothing can be skipped."""
+    first = last = None
+    end = len(steps)
+    for i, (_, step) in enumerate(steps):
+        datasets = getattr(step, "plain_datasets", None)
+        if datasets is None:
+            end = i
+            break
+        if dataset in datasets:
+            first = i if first is None else first
+            last = i
+    if first is None:
+        return (), steps[end:], ()
+    if first == 0 and last + 1 == end:
+        return None
+    return steps[first:last + 1], steps[end:], steps[last + 1:]
 
 
 # Builders by name, each `(config, state) -> Enricher`: `config` is the top-level Config (or None for

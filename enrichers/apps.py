@@ -123,6 +123,10 @@ class AppEnricher:
     state: where learned display names are shared (table `apps`).
     """
 
+    # enrichers.Chain: a plain event has no `tokentrail.token`; these datasets name their client
+    # in their own fields (see `_client`).
+    plain_datasets = frozenset({"okta.system", "azure.signinlogs", "google_workspace.token"})
+
     def __init__(self, tokens: TokensConfig | None = None, apps: list[AppConfig] | None = None,
                  state: SharedState | None = None) -> None:
         self.cfg = tokens or TokensConfig()

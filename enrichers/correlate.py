@@ -29,6 +29,8 @@ class Correlator:
     state: tables `tokens` and `token_ips`, shared between workers.
     """
 
+    plain_datasets: frozenset[str] = frozenset()  # enrichers.Chain: a plain event has no token
+
     def __init__(self, tokens: TokensConfig | None = None, state: SharedState | None = None) -> None:
         self.cfg = tokens or TokensConfig()
         self.state = state if state is not None else LocalState()

@@ -72,6 +72,8 @@ class FindingsEnricher:
     disabled: codes never raised (config `tokens.disabled_findings`).
     """
 
+    plain_datasets: frozenset[str] = frozenset()  # enrichers.Chain: a plain event has no `_tt.findings`
+
     def __init__(self, disabled: list[str] | tuple[str, ...] = ()) -> None:
         unknown = [c for c in disabled if c not in CATALOG]
         if unknown:

@@ -179,6 +179,9 @@ class Scrubber:
         `_tt.secrets` as (path, raw) pairs for the token enricher, which fingerprints and drops them.
     """
 
+    # A plain event (enrichers.Chain) has `_tt.scan: False`: nothing to scrub.
+    plain_datasets: frozenset[str] = frozenset()
+
     def __init__(self, *, collect: bool = False) -> None:
         self.collect = collect
 

@@ -38,7 +38,7 @@ from enrichers.config import TokensConfig
 from enrichers.findings import raise_finding
 from enrichers.jwks import KeyRing, quote
 from enrichers.tokens import _claims
-from enrichers.tokens._idp import Facts, facts
+from enrichers.tokens._idp import DATASETS, Facts, facts
 from tokentrail.clock import Clock
 from tokentrail.errors import RecordError
 from tokentrail.event import add_related, format_ts, from_epoch, parse_ts
@@ -127,6 +127,9 @@ class TokenEnricher:
     http: the client for jwks_uri fetches (tests inject one with a MockTransport).
     clock: for JWKS cache and refetch timing (tests inject a FixedClock).
     """
+
+    # enrichers.Chain: a plain event has no raw token; only provider events can describe one.
+    plain_datasets = DATASETS
 
     def __init__(self, tokens: TokensConfig | None = None, *, http: httpx.Client | None = None,
                  clock: Clock | None = None) -> None:

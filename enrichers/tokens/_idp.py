@@ -43,6 +43,10 @@ class Facts:
     reuse: bool = False            # the provider detected a rotated refresh token replayed
 
 
+# The datasets `facts` reads: events of any other dataset describe no token.
+DATASETS = frozenset({"okta.system", "azure.signinlogs", "azure.auditlogs", "google_workspace.token"})
+
+
 def facts(event: dict[str, Any]) -> Facts | None:
     """Token facts of a provider event, None for events about no token."""
     ev = event.get("event")
