@@ -99,6 +99,8 @@ def _raw_match(pattern: Any) -> Callable[..., list[tuple[int, int]]] | None:
 _UNANCHORED = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
 _MISS = getattr(re2, "_NULL_SPAN", (-1, -1))
 _ANY_MATCH = _raw_match(_ANY_HINT)
+_VALUE_MATCH = _raw_match(_VALUE_HINT)
+_KEY_STRING_MATCH = _raw_match(_KEY_STRING_HINT)
 
 
 def has_secret_hint(data: bytes | str) -> bool:
@@ -106,6 +108,14 @@ def has_secret_hint(data: bytes | str) -> bool:
     if type(data) is bytes and _ANY_MATCH is not None:
         return _ANY_MATCH(_UNANCHORED, data, 0, len(data))[0] != _MISS
     return _ANY_HINT.search(data) is not None
+
+
+def _value_hint(text: str) -> bool:
+    """`_VALUE_HINT.search(text) is not None` (RE2 searches the UTF-8 of a str, as this does)."""
+    if _VALUE_MATCH is None:
+        return _VALUE_HINT.search(text) is not None
+    data = text.encode()
+    return _VALUE_MATCH(_UNANCHORED, data, 0, len(data))[0] != _MISS
 
 
 def _sub_scheme(m: re.Match[str]) -> str:
@@ -192,9 +202,14 @@ class Scrubber:
         text = orjson.dumps({k: v for k, v in event.items() if k != "_tt"})
         if not has_secret_hint(text):
             return event  # one linear scan settles the common case (cheaper than the two below)
-        has_values = _VALUE_HINT.search(text) is not None
-        if not has_values and _KEY_STRING_HINT.search(text) is None:
-            return event
+        if _VALUE_MATCH is not None and _KEY_STRING_MATCH is not None:
+            has_values = _VALUE_MATCH(_UNANCHORED, text, 0, len(text))[0] != _MISS
+            if not has_values and _KEY_STRING_MATCH(_UNANCHORED, text, 0, len(text))[0] == _MISS:
+                return event
+        else:
+            has_values = _VALUE_HINT.search(text) is not None
+            if not has_values and _KEY_STRING_HINT.search(text) is None:
+                return event
         found: list[tuple[str, str]] = []
         for key, value in list(event.items()):
             if key != "_tt":
@@ -211,14 +226,23 @@ class Scrubber:
                 return self._scrub_string(value, path, found)
             return value
         if isinstance(value, dict):
+            # A key's path is built only when needed: for a secret-named key, a string to scrub, or a
+            # container to walk. Dicts are changed in place; lists are replaced (see below).
             for k, v in value.items():
-                sub = f"{path}.{k}"
-                if isinstance(v, str) and is_secret_key(str(k)) and sub not in _OWN_FIELDS:
-                    if v and v != REDACTED:
-                        found.append((sub, v))
-                        value[k] = REDACTED
-                else:
-                    value[k] = self._walk(v, sub, values, found)
+                if isinstance(v, str):
+                    if is_secret_key(str(k)):
+                        sub = f"{path}.{k}"
+                        if sub not in _OWN_FIELDS:
+                            if v and v != REDACTED:
+                                found.append((sub, v))
+                                value[k] = REDACTED
+                            continue
+                    if values and len(v) >= 8 and _value_hint(v):
+                        value[k] = self._scrub_found(v, f"{path}.{k}", found)
+                elif isinstance(v, dict):
+                    self._walk(v, f"{path}.{k}", values, found)
+                elif isinstance(v, list):
+                    value[k] = self._walk(v, f"{path}.{k}", values, found)
             return value
         if isinstance(value, list):
             return [self._walk(v, path, values, found) for v in value]
@@ -226,8 +250,13 @@ class Scrubber:
 
     @staticmethod
     def _scrub_string(s: str, path: str, found: list[tuple[str, str]]) -> str:
-        if len(s) < 8 or not _VALUE_HINT.search(s):
+        if len(s) < 8 or not _value_hint(s):
             return s
+        return Scrubber._scrub_found(s, path, found)
+
+    @staticmethod
+    def _scrub_found(s: str, path: str, found: list[tuple[str, str]]) -> str:
+        """A string with a value hint: its tokens collected, every value pattern substituted."""
         for raw in find_tokens(s):
             found.append((path, raw))
         for pattern, repl in VALUE_PATTERNS:
