@@ -189,7 +189,9 @@ class AppEnricher:
         name = None
         if dataset == "okta.system":
             okta = event.get("okta") or {}
-            client = client or _at(okta, "client", "id")
+            if not client:
+                doc = okta.get("client") if isinstance(okta, dict) else None
+                client = doc.get("id") if isinstance(doc, dict) else None
             if client:
                 actor = okta.get("actor") if isinstance(okta, dict) else None
                 if isinstance(actor, dict) and actor.get("id") == client:

@@ -52,7 +52,7 @@ class Correlator:
         tt = event.get("_tt")
         work = tt.get("token") if isinstance(tt, dict) else None
         lifetime = work.get("lifetime") if isinstance(work, dict) else None
-        return float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else self.default_ttl
+        return float(lifetime) if isinstance(lifetime, (int, float)) and lifetime > 0 else self.default_ttl
 
     def _issued(self, event: dict[str, Any], token: dict[str, Any]) -> None:
         ev = event.get("event") or {}

@@ -88,7 +88,7 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value] if value else []
     if isinstance(value, list):
-        return [str(v) for v in value if isinstance(v, str | int) and v != ""]
+        return [str(v) for v in value if isinstance(v, (str, int)) and v != ""]
     return []
 
 
