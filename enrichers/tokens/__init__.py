@@ -259,7 +259,8 @@ class TokenEnricher:
         return used is not None and used > cutoff
 
     def _provider(self, event: dict[str, Any], provider: Facts) -> dict[str, Any]:
-        token = {k: v for k, v in provider.fields.items() if v is not None and v != "" and v != []}
+        # Drop None, "" and []; truthy values first: comparing a list with "" (or a str with []) is slow.
+        token = {k: v for k, v in provider.fields.items() if v or (v is not None and v != "" and v != [])}
         if provider.related_ids:
             token["related_ids"] = provider.related_ids
         work: dict[str, Any] = {}

@@ -155,7 +155,9 @@ def _okta(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
 
 
 def _entra(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
-    props = get(event, "azure.signinlogs.properties")
+    azure = event.get("azure")
+    logs = azure.get("signinlogs") if isinstance(azure, dict) else None
+    props = logs.get("properties") if isinstance(logs, dict) else None
     if not isinstance(props, dict):
         return None
     uti = props.get("unique_token_identifier")
@@ -175,7 +177,7 @@ def _entra(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
         "id": str(uti) if uti else None,
         "client_id": str(app_id) if app_id else None,
         "audience": [str(props["resource_id"])] if props.get("resource_id") else None,
-        "tenant_id": get(event, "azure.tenant_id") or props.get("resource_tenant_id"),
+        "tenant_id": azure.get("tenant_id") or props.get("resource_tenant_id"),
         "grant_type": grant_type,
         "activity": "issue",
     }
