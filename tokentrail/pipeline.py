@@ -5,9 +5,10 @@ Used by `tokentrail process`, the embedded runtime and the Kafka enrich worker a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -83,7 +84,7 @@ class Processor:
         self.keep_original = keep_original
         # `_ingested`: the whole second last formatted and its text up to the fraction, one tuple so
         # that threads sharing this processor never pair a second with another second's text.
-        self._second: tuple[tuple[int, ...] | None, str] = (None, "")
+        self._second: tuple[Any, str] = (None, "")
 
     def dead_letter(self, raw: Raw, stage: str, reason: str, original: Any = None) -> dict[str, Any]:
         return dlq_record(
@@ -130,15 +131,22 @@ class Processor:
 
     def _ingested(self) -> str:
         """`format_ts(self.clock.now())`, formatting the date and time once per second."""
-        now = self.clock.now()
-        if now.tzinfo is not UTC:
-            now = now.astimezone(UTC)
-        second = (now.second, now.minute, now.hour, now.day, now.month, now.year)  # cheaper than replace()
-        cached = self._second
-        if cached[0] != second:
-            text = format_ts(now)
-            cached = self._second = (second, text[:text.rindex(".") + 1])  # up to the fraction
-        us = now.microsecond
+        if type(self.clock) is Clock:
+            # The system clock itself: its nanoseconds, floored to microseconds as datetime.now does.
+            second, us = divmod(time.time_ns() // 1000, 1_000_000)
+            cached = self._second
+            if cached[0] != second:
+                cached = self._second = (second, format_ts(datetime.fromtimestamp(second, UTC))[:-4])
+        else:
+            now = self.clock.now()
+            if now.tzinfo is not UTC:
+                now = now.astimezone(UTC)
+            second = (now.second, now.minute, now.hour, now.day, now.month, now.year)  # cheaper than replace()
+            us = now.microsecond
+            cached = self._second
+            if cached[0] != second:
+                text = format_ts(now)
+                cached = self._second = (second, text[:text.rindex(".") + 1])  # up to the fraction
         return f"{cached[1]}{us // 1000:03d}Z" if us % 1000 == 0 else f"{cached[1]}{us:06d}Z"
 
     def encode(self, event: dict[str, Any], clean: bool = False) -> bytes:
