@@ -81,6 +81,57 @@ def test_failed_ack_rewinds_the_partition(broker: Any) -> None:
     bus.close()
 
 
+def test_consumer_stuck_out_of_its_group_is_recreated(broker: Any, monkeypatch: Any) -> None:
+    """A consumer that stays out of its group is replaced; unfinished records come again, finished ones not."""
+    import tokentrail.bus.kafka as kafka_bus
+
+    bus = bus_for(broker)
+    topic = bus.topics.raw("okta")
+    bus.ensure_topics([topic], partitions=1)
+    for i in range(20):
+        bus.publish(topic, b"%d" % i)
+    bus.flush()
+    c = bus.consumer([topic], bus.config.group_id)
+    first = drain(c, 20)
+    assert len(first) == 20
+    for m in first[:10]:
+        m.ack()
+    time.sleep(0.8)  # offsets 0-9 committed
+    monkeypatch.setattr(kafka_bus, "_group_stable", lambda kc: False)  # as if kafka-python never rejoined
+    c.rejoin_timeout = 2.0
+    deadline = time.monotonic() + 15
+    while not c.recreated and time.monotonic() < deadline:
+        time.sleep(0.1)
+    monkeypatch.undo()
+    c.rejoin_timeout = 30.0  # the new consumer's join (about 3 s on Tansu) must not count as stuck
+    assert c.recreated == 1
+    first[10].ack()  # an ack for a record of the old consumer changes nothing
+    again = drain(c, 10, timeout=20)
+    assert sorted(m.offset for m in again) == list(range(10, 20))
+    c.close()
+    bus.close()
+
+
+def test_log_reset_watch_reports_a_position_beyond_the_log_end() -> None:
+    """A fetch position above the high watermark for `hold` seconds means the log restarted."""
+    from types import SimpleNamespace
+
+    from tokentrail.bus.kafka import LogResetWatch
+
+    tp, other = TopicPartition("t", 0), TopicPartition("t", 1)
+    states = {tp: SimpleNamespace(position=SimpleNamespace(offset=22)),
+              other: SimpleNamespace(position=SimpleNamespace(offset=5))}
+    hws = {tp: 3, other: 5}
+    kc = SimpleNamespace(assignment=lambda: set(states), highwater=hws.get,
+                         _subscription=SimpleNamespace(assignment=states))
+    watch = LogResetWatch(hold=2.0)
+    assert watch.check(kc, 100.0) == []
+    assert watch.check(kc, 101.0) == []
+    assert watch.check(kc, 102.0) == [(tp, 22, 3)]
+    hws[tp] = 30  # caught up: a high watermark that lagged for a moment is no reset
+    assert watch.check(kc, 103.0) == [] and watch.check(kc, 110.0) == []
+
+
 def test_kafka_store_resumes_checkpoints(broker: Any) -> None:
     """A new KafkaStore (a rescheduled pod) loads the last checkpoint saved in the compacted topic."""
     from tokentrail.bus.kafka_state import KafkaStore

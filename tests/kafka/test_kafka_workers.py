@@ -118,15 +118,15 @@ def test_two_enrich_workers_share_partitions_and_survive_kill9(pipeline: Any) ->
     assert max(counts.values()) >= 1
 
 
-@pytest.mark.xfail(strict=False, reason="kafka-python 3.0.12 sometimes keeps a consumer's stale group membership "
-                   "after the in-memory broker restarts; under investigation")
 def test_broker_restart_while_workers_run(own_broker: Any, tmp_path: Any) -> None:
     """Workers reconnect after the broker restarts and go on with new records.
 
     The test broker keeps everything in memory: its restart wipes topics and group offsets, and a
-    client asking for a topic that is gone makes it create one of its own. Records published in that
-    moment may be lost by the broker, so only records written once the workers are back must arrive:
-    this checks reconnection, not retention.
+    client asking for a topic that is gone makes it create one of its own (with its own partition
+    count). Records published in that moment may be lost by the broker, so only records written once
+    the workers are back must arrive: this checks reconnection, not retention. Depending on timing a
+    consumer rejoins by itself, reads a topic created again from its beginning, or stays out of its
+    group and is recreated by the watchdog (bus/kafka.py `_watch`); all must end with the records shipped.
     """
     from conftest import Pipeline
 
@@ -141,7 +141,7 @@ def test_broker_restart_while_workers_run(own_broker: Any, tmp_path: Any) -> Non
         time.sleep(8.0)
         write_records(p.input, 100, 20)
         expected = {f"r-{i:06d}" for i in range(100, 120)}
-        got = p.wait_ids(expected, 45)
+        got = p.wait_ids(expected, 30)  # a consumer recreated by the watchdog is back within ~20 s
         assert expected <= got, f"missing after the broker restart: {sorted(expected - got)[:5]}"
         assert run.poll() is None, "the worker kept running"
     finally:

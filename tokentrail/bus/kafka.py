@@ -13,6 +13,11 @@ sink that is down never makes the worker miss `max_poll_interval_ms` and leave i
 Rebalances: on revocation the finished prefix of each revoked partition is committed and the rest is
 dropped (the new owner reads it again: a duplicate, never a loss). A failed `msg.ack(error)` rewinds its
 partition to the first unfinished offset after a backoff.
+
+Recovery (`KafkaConsumer._watch`, once a second): a consumer that is not a stable group member for
+`rejoin_timeout` while a broker accepts connections is replaced by a new kafka-python consumer (nothing
+committed; unfinished records are read again), and a partition whose log restarted below the fetch
+position (topic created again, broker data lost) is read again from its beginning.
 """
 
 from __future__ import annotations
@@ -356,21 +361,27 @@ class KafkaMessage:
 
 
 class _Listener(AsyncConsumerRebalanceListener):
+    """Rebalance callbacks of one kafka-python consumer; silent once that consumer is retired."""
+
     def __init__(self, owner: KafkaConsumer) -> None:
         self.owner = owner
+        self.kc: Any = None
+        self.retired = False
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
+        if self.retired:
+            return
         offsets = self.owner._release(revoked)
         if offsets:
             try:
                 # Bounded: with the coordinator gone (a broker restart) an unbounded wait would block the
                 # rejoin forever. kafka-python 3 has a timed commit coroutine; otherwise fire and forget.
-                coordinator = self.owner._kc._coordinator
+                coordinator = self.kc._coordinator
                 commit = getattr(coordinator, "_commit_offsets_sync_async", None)
                 if commit is not None:
                     await commit(offsets, 3000)
                 else:
-                    self.owner._kc.commit_async(offsets)
+                    self.kc.commit_async(offsets)
                 log.info("committed finished work of revoked partitions", group=self.owner.group,
                          partitions=len(offsets))
             except Exception as exc:
@@ -378,12 +389,70 @@ class _Listener(AsyncConsumerRebalanceListener):
                             group=self.owner.group, error=f"{type(exc).__name__}: {exc}")
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        if self.retired:
+            return
         self.owner.assigned = set(assigned)
+        self.owner._stable_at = time.monotonic()
         log.info("partitions assigned", group=self.owner.group,
                  partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 
     async def on_partitions_lost(self, lost: Any) -> None:
-        self.owner._release(lost)  # no commit: the group already gave them to someone else
+        if not self.retired:
+            self.owner._release(lost)  # no commit: the group already gave them to someone else
+
+
+def _group_stable(kc: Any) -> bool | None:
+    """Whether the kafka-python consumer is a stable member of its group (None: cannot tell)."""
+    state = getattr(getattr(kc, "_coordinator", None), "state", None)
+    return None if state is None else getattr(state, "name", str(state)) == "STABLE"
+
+
+def _fetch_position(kc: Any, tp: TopicPartition) -> int | None:
+    """The next offset the consumer fetches, without a network call (kafka-python's position() may make one)."""
+    try:
+        state = kc._subscription.assignment.get(tp)
+        pos = state.position if state is not None else None
+    except Exception:
+        return None
+    return getattr(pos, "offset", pos) if pos is not None else None
+
+
+class LogResetWatch:
+    """Partitions whose log now ends below the consumer's fetch position.
+
+    A fetch position beyond the high watermark means the log restarted under the consumer: the topic
+    was deleted and created again, or the broker lost its data (an in-memory broker restarted).
+    Kafka answers such a fetch with OFFSET_OUT_OF_RANGE and the client resets the position; some
+    brokers (Tansu) answer with an empty fetch instead, and the consumer would skip every record
+    below its old position. Reported once the condition held for `hold` seconds (a new leader's high
+    watermark may lag for a moment).
+    """
+
+    def __init__(self, hold: float = 5.0) -> None:
+        self.hold = hold
+        self._since: dict[TopicPartition, float] = {}
+
+    def check(self, kc: Any, now: float) -> list[tuple[TopicPartition, int, int]]:
+        stale, seen = [], set()
+        for tp in list(kc.assignment()):
+            seen.add(tp)
+            try:
+                hw = kc.highwater(tp)
+            except Exception:
+                continue
+            pos = _fetch_position(kc, tp)
+            if hw is None or pos is None or pos <= hw:
+                self._since.pop(tp, None)
+                continue
+            if now - self._since.setdefault(tp, now) >= self.hold:
+                stale.append((tp, pos, hw))
+                self._since.pop(tp, None)
+        for tp in set(self._since) - seen:
+            del self._since[tp]
+        return stale
+
+    def clear(self) -> None:
+        self._since.clear()
 
 
 class KafkaConsumer:
@@ -391,20 +460,32 @@ class KafkaConsumer:
 
     def __init__(self, topics: list[str], group: str, config: Any, kw: dict[str, Any], *,
                  client_id: str = "tokentrail", max_in_flight: int | None = None,
-                 auto_offset_reset: str = "earliest", commit_interval: float = 0.5) -> None:
+                 auto_offset_reset: str = "earliest", commit_interval: float = 0.5,
+                 rejoin_timeout: float | None = None) -> None:
         self.topics = list(topics)
         self.group = group
         self.max_in_flight = max_in_flight or config.max_in_flight
         self.commit_interval = commit_interval
         self.assigned: set[TopicPartition] = set()
-        self._kc = _KafkaConsumer(
+        self._servers = [str(s) for s in kw.get("bootstrap_servers") or ()]
+        self._kc_args: dict[str, Any] = dict(
             client_id=client_id, group_id=group, enable_auto_commit=False, auto_offset_reset=auto_offset_reset,
             session_timeout_ms=config.session_timeout_ms, max_poll_interval_ms=config.max_poll_interval_ms,
             heartbeat_interval_ms=max(300, min(3000, config.session_timeout_ms // 3)),
             fetch_max_bytes=config.fetch_max_bytes,
             max_partition_fetch_bytes=max(1 << 16, min(1 << 20, config.fetch_max_bytes // 4)),
             max_poll_records=min(500, self.max_in_flight), allow_auto_create_topics=False, **kw)
-        self._kc.subscribe(self.topics, listener=_Listener(self))
+        # Not a stable group member for this long while a broker accepts connections: the
+        # kafka-python consumer is replaced (see _watch). One rebalance round takes at most about
+        # max_poll_interval_ms (the broker waits that long for members), a lost member is noticed
+        # within session_timeout_ms.
+        self.rejoin_timeout = rejoin_timeout if rejoin_timeout is not None else max(
+            10.0, (config.session_timeout_ms + config.max_poll_interval_ms) / 1000 + 2.0)
+        self.recreated = 0               # how many times the kafka-python consumer was replaced
+        self._stable_at = time.monotonic()
+        self._log_resets = LogResetWatch()
+        self._listener: _Listener
+        self._kc = self._new_kc()
         self._lock = threading.Condition()
         self._tracks: dict[TopicPartition, _Track] = {}
         self._buffer: collections.deque[KafkaMessage] = collections.deque()
@@ -421,6 +502,13 @@ class KafkaConsumer:
         self.error: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"poll:{group}", daemon=True)
         self._thread.start()
+
+    def _new_kc(self) -> _KafkaConsumer:
+        self._listener = _Listener(self)
+        kc = _KafkaConsumer(**self._kc_args)
+        self._listener.kc = kc
+        kc.subscribe(self.topics, listener=self._listener)
+        return kc
 
     # -- the stage's side -----------------------------------------------------------------------
     def poll(self, max_records: int, timeout: float) -> list[KafkaMessage]:
@@ -473,18 +561,24 @@ class KafkaConsumer:
         with self._lock:
             for tp in partitions:
                 self.assigned.discard(tp)
-                track = self._tracks.pop(tp, None)
-                if track is None:
-                    continue
-                self._advance(track)
-                track.alive = False
-                self._outstanding -= sum(1 for e in track.entries if not e[1])
-                if track.commit is not None and self._committed.get(tp) != track.commit:
+                track = self._drop(tp)
+                if track is not None and track.commit is not None and self._committed.get(tp) != track.commit:
                     offsets[tp] = OffsetAndMetadata(track.commit, "", -1)
                     self._committed[tp] = track.commit
             self._buffer = collections.deque(m for m in self._buffer if m._track.alive)
             self._lock.notify_all()
         return offsets
+
+    def _drop(self, tp: TopicPartition) -> _Track | None:
+        # Caller holds the lock and filters the buffer. Forget a partition's records: acks of its
+        # unfinished ones are ignored from now on (they are read again). Returns the dropped track
+        # with its finished prefix advanced.
+        track = self._tracks.pop(tp, None)
+        if track is not None:
+            self._advance(track)
+            track.alive = False
+            self._outstanding -= sum(1 for e in track.entries if not e[1])
+        return track
 
     def _advance(self, track: _Track) -> None:
         # Caller holds the lock. Pop the finished prefix; the commit point follows it.
@@ -494,12 +588,16 @@ class KafkaConsumer:
 
     # -- the poller thread ----------------------------------------------------------------------
     def _run(self) -> None:
-        kc = self._kc
         last_commit = last_lag = last_end_check = 0.0
+        last_watch = time.monotonic()
         paused = False
         try:
             while not self._stop.is_set():
                 now = time.monotonic()
+                if now - last_watch >= 1.0:
+                    self._watch(now)
+                    last_watch = now
+                kc = self._kc
                 self._rewind_failed(now)
                 with self._lock:
                     full = self._outstanding >= self.max_in_flight
@@ -519,6 +617,8 @@ class KafkaConsumer:
                     log.warning("poll failed; retrying", group=self.group, error=f"{type(exc).__name__}: {exc}")
                     self._stop.wait(self._backoff.next())
                     continue
+                if _group_stable(kc):
+                    self._stable_at = time.monotonic()
                 if records:
                     self._backoff.reset()
                     self._take(records)
@@ -541,12 +641,86 @@ class KafkaConsumer:
             except Exception as exc:
                 log.warning("final commit failed", group=self.group, error=f"{type(exc).__name__}: {exc}")
             try:
-                kc.close(autocommit=False, timeout_ms=5000)
+                self._kc.close(autocommit=False, timeout_ms=5000)
             except Exception as exc:
                 log.warning("consumer close failed", group=self.group, error=f"{type(exc).__name__}: {exc}")
             with self._lock:
                 self._closed.set()
                 self._lock.notify_all()
+
+    # -- recovery (the poller thread) -----------------------------------------------------------
+    def _watch(self, now: float) -> None:
+        """Recover from states kafka-python does not leave by itself.
+
+        1. Not a stable group member for `rejoin_timeout` while a broker accepts connections: the
+           kafka-python consumer is closed (nothing committed) and a new one subscribes. kafka-python
+           3.0.12 can stay out of its group for good when a rebalance starts because the partition
+           count of a subscribed topic changed (a topic created again, e.g. by a broker that lost its
+           data) and its short poll gives up while the JoinGroup is in flight: the leader's assignment
+           refreshes the metadata snapshot, so `need_rejoin()` turns false before the SyncGroup
+           answer is applied; nobody awaits that answer, no partition is ever assigned and heartbeats
+           stay disabled.
+        2. A partition whose log now ends below our fetch position (LogResetWatch): read again from
+           its beginning.
+        """
+        kc = self._kc
+        stable = _group_stable(kc)
+        if stable is None or stable:
+            self._stable_at = now
+        elif now - self._stable_at >= self.rejoin_timeout:
+            waited = now - self._stable_at
+            self._stable_at = now  # the next attempt (or check) after another rejoin_timeout
+            if reachable(self._servers):
+                self._recreate(f"not a stable member of the group for {waited:.0f} s")
+                return
+            log.info("not a stable member of the group; the broker is not reachable yet", group=self.group,
+                     seconds=round(waited))
+        try:
+            stale = self._log_resets.check(kc, now)
+        except Exception as exc:  # never let the check stop consumption
+            log.debug("log reset check failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        if stale:
+            self._restart_partitions(kc, stale)
+
+    def _recreate(self, reason: str) -> None:
+        """Replace the kafka-python consumer: no commit, unfinished records are read again."""
+        old, listener = self._kc, self._listener
+        listener.retired = True
+        with self._lock:
+            unfinished = self._outstanding
+            for tp in list(self._tracks):
+                self._drop(tp)
+            self._buffer.clear()
+            self._committed.clear()
+            self.assigned = set()
+            self._lock.notify_all()
+        log.warning("recreating the Kafka consumer; its unfinished records will be read again", group=self.group,
+                    reason=reason, unfinished=unfinished)
+        try:
+            old.close(autocommit=False, timeout_ms=3000)
+        except Exception as exc:
+            log.warning("closing the old consumer failed", group=self.group, error=f"{type(exc).__name__}: {exc}")
+        self._log_resets.clear()
+        self._kc = self._new_kc()
+        self.recreated += 1
+        self._stable_at = time.monotonic()
+
+    def _restart_partitions(self, kc: Any, stale: list[tuple[TopicPartition, int, int]]) -> None:
+        with self._lock:
+            for tp, _, _ in stale:
+                self._drop(tp)
+                self._committed.pop(tp, None)
+            self._buffer = collections.deque(m for m in self._buffer if m._track.alive)
+            self._lock.notify_all()
+        for tp, pos, hw in stale:
+            log.warning("the partition's log restarted below this consumer's position (topic created again or "
+                        "broker data lost); reading it again from its beginning", group=self.group, topic=tp.topic,
+                        partition=tp.partition, position=pos, high_watermark=hw)
+        try:
+            kc.seek_to_beginning(*(tp for tp, _, _ in stale))
+        except (KafkaError, AssertionError, ValueError) as exc:
+            log.warning("rewind failed", group=self.group, error=f"{type(exc).__name__}: {exc}")
 
     def _take(self, records: dict[TopicPartition, list[Any]]) -> None:
         with self._lock:

@@ -23,7 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from enrichers.state import DEFAULT_MAX_ENTRIES, LocalState
-from tokentrail.bus.kafka import STATE_TABLES, KafkaBus
+from tokentrail.bus.kafka import STATE_TABLES, KafkaBus, LogResetWatch
 from tokentrail.clock import Clock
 
 log = structlog.get_logger("tokentrail.kafka")
@@ -142,7 +142,11 @@ class KafkaState(LocalState):
             log.warning("ignoring a state record that is not JSON", table=table)
 
     def _follow(self) -> None:
+        resets, last_check = LogResetWatch(), time.monotonic()
         while not self._stop.is_set():
+            if time.monotonic() - last_check >= 1.0:
+                last_check = time.monotonic()
+                self._reread_restarted(resets, last_check)
             try:
                 with self._kc_lock:
                     batches = self._kc.poll(timeout_ms=200, max_records=1000)
@@ -155,6 +159,21 @@ class KafkaState(LocalState):
                     self._apply_record(rec)
             if not batches:
                 self._stop.wait(0.05)
+
+    def _reread_restarted(self, resets: LogResetWatch, now: float) -> None:
+        # A state topic created again (a broker that lost its data): read it from its new beginning,
+        # not from our old position, or what other workers write there now would be skipped.
+        with self._kc_lock:
+            try:
+                stale = resets.check(self._kc, now)
+                if stale:
+                    self._kc.seek_to_beginning(*(tp for tp, _, _ in stale))
+            except (KafkaError, AssertionError, ValueError) as exc:
+                log.warning("state follower rewind failed", error=f"{type(exc).__name__}: {exc}")
+                return
+        for tp, pos, hw in stale:
+            log.warning("a state topic restarted below the follower's position; reading it again",
+                        topic=tp.topic, position=pos, high_watermark=hw)
 
     def close(self) -> None:
         self._stop.set()
