@@ -29,8 +29,9 @@ from tokentrail.stats import Stats
 log = structlog.get_logger("tokentrail")
 
 
-def build_processor(cfg: Config, clock: Clock | None = None) -> Processor:
-    return Processor(SOURCES, build_chain(cfg), clock or Clock(), cfg.pipeline.max_record_bytes,
+def build_processor(cfg: Config, clock: Clock | None = None, state: Any = None) -> Processor:
+    """The normalize + enrich stage for `cfg`; `state` is the enrichers' shared state (Kafka) or local."""
+    return Processor(SOURCES, build_chain(cfg, state=state), clock or Clock(), cfg.pipeline.max_record_bytes,
                      keep_original=keep_original(cfg))
 
 

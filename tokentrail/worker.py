@@ -16,7 +16,6 @@ SIGTERM/SIGINT: stop consuming, finish and commit in-flight work, exit 0 within 
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging as std_logging
 import os
 import signal
@@ -223,7 +222,7 @@ class Worker:
                 log.warning("the collect role has no inputs configured")
         if "enrich" in self.roles:
             state = KafkaState(bus, clock=self.clock)
-            processor = build_processor_with_state(cfg, state, self.clock, build_processor)
+            processor = build_processor(cfg, self.clock, state=state)
             raw = [topics.raw(s) for s in SOURCE_NAMES]
             consumers["enrich"] = bus.consumer(raw, f"{group}.enrich")
         if "ship" in self.roles:
@@ -344,13 +343,3 @@ def _sink_ready(sink: Any) -> bool:
         return bool(sink.ready())
     except Exception:
         return False
-
-
-def build_processor_with_state(cfg: Config, state: Any, clock: Clock, fallback: Any) -> Any:
-    """The processor of the embedded mode, with the enrichers' shared state on Kafka."""
-    from enrichers import build_chain
-    from tokentrail.pipeline import Processor
-
-    if "state" not in inspect.signature(build_chain).parameters:
-        return fallback(cfg, clock)
-    return Processor(SOURCES, build_chain(cfg, state=state), clock, cfg.pipeline.max_record_bytes)
