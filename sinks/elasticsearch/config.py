@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from sinks._checks import request_problems
 from tokentrail.configtools import doc
 from tokentrail.secrets import Secret
 
@@ -53,14 +54,8 @@ class Config:
             problems.append("password_file: required with username (or password_env)")
         if not _NAMESPACE.match(self.namespace or ""):
             problems.append("namespace: lowercase letters, digits, '_' and '.', at most 100 (no '-')")
-        if self.batch_max_bytes < 1024:
-            problems.append("batch_max_bytes: at least 1024")
-        if self.max_concurrent_requests < 1:
-            problems.append("max_concurrent_requests: at least 1")
-        if not 0 <= self.gzip_level <= 9:
-            problems.append("gzip_level: 0 to 9")
-        if self.request_timeout_seconds <= 0:
-            problems.append("request_timeout_seconds: must be positive")
+        problems += request_problems(self.batch_max_bytes, self.max_concurrent_requests, self.gzip_level,
+                                     "request_timeout_seconds", self.request_timeout_seconds)
         if not re.match(r"^\d+[dhms]$", self.retention or ""):
             problems.append("retention: a duration such as 400d, 720h")
         return problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from sinks._checks import request_problems
 from tokentrail.configtools import doc
 from tokentrail.secrets import Secret
 
@@ -49,12 +50,6 @@ class Config:
             problems.append("ack_timeout_seconds: ack timings must be positive")
         if self.max_pending_acks < 1:
             problems.append("max_pending_acks: at least 1")
-        if self.batch_max_bytes < 1024:
-            problems.append("batch_max_bytes: at least 1024")
-        if self.max_concurrent_requests < 1:
-            problems.append("max_concurrent_requests: at least 1")
-        if not 0 <= self.gzip_level <= 9:
-            problems.append("gzip_level: 0 to 9")
-        if self.timeout_seconds <= 0:
-            problems.append("timeout_seconds: must be positive")
+        problems += request_problems(self.batch_max_bytes, self.max_concurrent_requests, self.gzip_level,
+                                     "timeout_seconds", self.timeout_seconds)
         return problems
