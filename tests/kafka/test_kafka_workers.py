@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import free_port, write_records
+from conftest import Pipeline, free_port, write_records
 from kafka import KafkaConsumer, TopicPartition
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -128,8 +128,6 @@ def test_broker_restart_while_workers_run(own_broker: Any, tmp_path: Any) -> Non
     consumer rejoins by itself, reads a topic created again from its beginning, or stays out of its
     group and is recreated by the watchdog (bus/kafka.py `_watch`); all must end with the records shipped.
     """
-    from conftest import Pipeline
-
     p = Pipeline(own_broker, tmp_path)
     try:
         write_records(p.input, 0, 60)
