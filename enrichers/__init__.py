@@ -8,7 +8,7 @@ own (findings) appends them to the event's top-level `_extra` list; the Processo
 Most events carry nothing for the token audit: no raw secret (`_tt` holds only `scan: False`), no
 `tokentrail` yet. Such an event is *plain*. An enricher may declare `plain_datasets`, the datasets
 whose plain events it may change: it leaves the plain events of any other dataset as they are, and
-`Chain` does not call it for them. Steps without the declaration (strip_working, any step added
+`Chain` does not call it for them. _Steps without the declaration (strip_working, any step added
 later) always run, and so does every step after the first of them.
 """
 
@@ -50,7 +50,7 @@ class Chain:
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         steps = self.steps
-        run: Steps = ()
+        run: _Steps = ()
         tt = event.get("_tt")
         if type(tt) is dict and len(tt) == 1 and tt.get("scan") is False and "tokentrail" not in event:
             plan = self._plan(event)  # a plain event (see the module docstring)
@@ -98,9 +98,9 @@ class Chain:
         return plan
 
 
-Steps = list[tuple[str, Enricher]] | tuple[()]
+_Steps = list[tuple[str, Enricher]] | tuple[()]
 # (run, then, otherwise): run these steps; then, if the event is still plain, these; otherwise these.
-_Plan = tuple[Steps, Steps, Steps]
+_Plan = tuple[_Steps, _Steps, _Steps]
 _UNPLANNED: Any = object()
 
 
