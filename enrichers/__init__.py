@@ -8,7 +8,7 @@ own (findings) appends them to the event's top-level `_extra` list; the Processo
 Most events carry nothing for the token audit: no raw secret (`_tt` holds only `scan: False`), no
 `tokentrail` yet. Such an event is *plain*. An enricher may declare `plain_datasets`, the datasets
 whose plain events it may change: it leaves the plain events of any other dataset as they are, and
-`Chain` does not call it for them. _Steps without the declaration (strip_working, any step added
+`Chain` does not call it for them. Steps without the declaration (strip_working, any step added
 later) always run, and so does every step after the first of them.
 """
 
