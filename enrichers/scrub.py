@@ -91,8 +91,7 @@ def _raw_match(pattern: Any) -> Callable[..., list[tuple[int, int]]] | None:
     """
     try:
         match = pattern._regexp.Match
-        if (match(_UNANCHORED, b"x eyJhbGciOi.", 0, 13)[0] == _MISS
-                or match(_UNANCHORED, b"x", 0, 1)[0] != _MISS):
+        if match(_UNANCHORED, _PROBE, 0, len(_PROBE))[0] == _MISS or match(_UNANCHORED, b"x", 0, 1)[0] != _MISS:
             return None
     except Exception:  # noqa: BLE001 - any change in the internals: fall back to the public API
         return None
@@ -101,6 +100,7 @@ def _raw_match(pattern: Any) -> Callable[..., list[tuple[int, int]]] | None:
 
 _UNANCHORED = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
 _MISS = getattr(re2, "_NULL_SPAN", (-1, -1))
+_PROBE = b'{"password": "x", "m": "eyJhbGciOi.x"}'  # matched by each of the hint patterns
 _ANY_MATCH = _raw_match(_ANY_HINT)
 _VALUE_MATCH = _raw_match(_VALUE_HINT)
 _KEY_STRING_MATCH = _raw_match(_KEY_STRING_HINT)
