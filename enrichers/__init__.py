@@ -64,7 +64,8 @@ class Chain:
                     event = step(event)
                     if type(event) is not dict and not isinstance(event, dict):
                         raise _NotAnEvent
-                if not _plain(event):
+                tt = event.get("_tt")
+                if not (type(tt) is dict and len(tt) == 1 and tt.get("scan") is False and "tokentrail" not in event):
                     steps = resume  # the steps run made it more than plain: the rest all run
             for name, step in steps:  # noqa: B007
                 event = step(event)
@@ -106,11 +107,6 @@ _UNPLANNED: Any = object()
 
 class _NotAnEvent(Exception):
     """A step returned something else than an event dict (Chain names it)."""
-
-
-def _plain(event: dict[str, Any]) -> bool:
-    tt = event.get("_tt")
-    return type(tt) is dict and len(tt) == 1 and tt.get("scan") is False and "tokentrail" not in event
 
 
 def _plan(steps: list[tuple[str, Enricher]], dataset: str) -> _Plan | None:
