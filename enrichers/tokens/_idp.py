@@ -222,15 +222,19 @@ def _entra_consent(event: dict[str, Any]) -> Facts | None:
     return Facts(fields=fields, refresh="consented" if "offline_access" in scopes and ok else None)
 
 
+_GOOGLE_ACTIVITIES = {"authorize": "authorize", "revoke": "revoke", "request": "use"}
+
+
 def _google(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
-    token = get(event, "google_workspace.token")
+    workspace = event.get("google_workspace")
+    token = workspace.get("token") if isinstance(workspace, dict) else None
     if not isinstance(token, dict):
         return None
     action = ev.get("action")
-    activity = {"authorize": "authorize", "revoke": "revoke", "request": "use"}.get(action) if isinstance(
-        action, str) else None
-    fields = {"client_id": get(token, "client.id"), "scopes": _strings(get(token, "scope.value")),
-              "activity": activity}
+    activity = _GOOGLE_ACTIVITIES.get(action) if isinstance(action, str) else None
+    client, scope = token.get("client"), token.get("scope")
+    fields = {"client_id": client.get("id") if isinstance(client, dict) else None,
+              "scopes": _strings(scope.get("value") if isinstance(scope, dict) else None), "activity": activity}
     if not fields["client_id"] and not fields["scopes"]:
         return None
     return Facts(fields=fields)
