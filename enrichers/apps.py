@@ -264,7 +264,8 @@ class AppEnricher:
             return
         verb = "was granted" if token.get("activity") == "authorize" else "holds"
         held = list(scopes or [])
-        held += [r for r in roles or [] if r not in held]
+        if roles:
+            held += [r for r in roles if r not in held]
         if app is not None and app.allowed_scopes is not None:
             allowed = set(app.allowed_scopes)
             extra = [s for s in held if s not in allowed and s.lower() not in IMPLICIT_SCOPES]

@@ -208,7 +208,16 @@ class Scrubber:
         tt = event.get("_tt")
         if tt is not None and tt.get("scan") is False:
             return event  # the runtime found no hint of a secret in the raw record
-        text = orjson.dumps({k: v for k, v in event.items() if k != "_tt"})
+        # The event without its working keys, serialized without copying it: `_tt` is put back at
+        # the end (its place among the keys is never seen: strip_working removes it).
+        if "_tt" not in event:
+            text = orjson.dumps(event)
+        else:
+            working = event.pop("_tt")
+            try:
+                text = orjson.dumps(event)
+            finally:
+                event["_tt"] = working
         if not has_secret_hint(text):
             return event  # one linear scan settles the common case (cheaper than the two below)
         if _VALUE_MATCH is not None and _KEY_STRING_MATCH is not None:
