@@ -63,7 +63,8 @@ def _sep_word(word: str) -> str:
 
 _VALUE_HINT_RE = (
     r"-----BEGIN|eyJ[A-Za-z0-9_-]{4,}\.|"
-    r"(?i:\b(?:bearer|ssws|basic|splunk|apikey|token|digest|negotiate|ntlm|dpop|mac)\s+)"
+    # whitespace, or its JSON escape as it stands in raw and serialized bytes ("Bearer\nabc...")
+    r"(?i:\b(?:bearer|ssws|basic|splunk|apikey|token|digest|negotiate|ntlm|dpop|mac)(?:\s|\\[nrtfb])+)"
     r"[A-Za-z0-9._~+/=:-]*[0-9._~+/=-]|"
     r"(?i:(?:^|[?&;#])(?:" + _QUERY_NAMES + r")=)|"
     r"://[^/\s:@\"']+:[^/\s@\"']+@|"

@@ -131,3 +131,19 @@ class TestFinalSafetyNet:
         from enrichers.scrub import has_secret_hint
 
         assert has_secret_hint(b'{"m": "\\u0065yJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig"}')
+
+
+class TestEscapedWhitespace:
+    def test_credential_after_an_escaped_newline_is_found(self):
+        """`Bearer\\nabc…` in raw JSON bytes is a hint, and the decoded event is scrubbed."""
+        from collectors import SOURCES
+        from enrichers import build_chain
+        from enrichers.scrub import has_secret_hint
+        from tokentrail.pipeline import Processor, Raw
+
+        raw = b'{"timestamp": "2026-01-01T00:00:00Z", "url": "/x", "status": 200, "note": "Bearer\\nabc123XYZ=="}'
+        assert has_secret_hint(raw)
+        p = Processor(SOURCES, build_chain())
+        result = p.process(Raw("access", raw, "t:1"))
+        out = b"".join(p.encode(e, result.clean) for e in result.events)
+        assert b"abc123XYZ" not in out
