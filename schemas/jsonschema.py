@@ -38,20 +38,28 @@ def _tree() -> dict[str, Any]:
     return root
 
 
-def _schema(node: dict[str, Any]) -> dict[str, Any]:
-    props = {}
+def _define(node: dict[str, Any], path: str, defs: dict[str, Any]) -> dict[str, Any]:
+    """Properties of `node`; each object below is defined once in `defs` and referenced, so the
+    schema grows with the number of fields, not with 2 ** depth."""
+    props: dict[str, Any] = {}
     for key, child in node.items():
         if "__leaf__" in child:
             props[key] = _many(_LEAF[child["__leaf__"]])
-        else:
-            props[key] = _many({"type": "object", "properties": _schema(child["__children__"])["properties"]})
-    return {"type": "object", "properties": props}
+            continue
+        sub = f"{path}.{key}" if path else key
+        ref = {"$ref": f"#/definitions/{sub}"}
+        # One object or an array of them (Elasticsearch flattens both the same way).
+        defs[sub] = {"type": ["object", "array"], "properties": _define(child["__children__"], sub, defs),
+                     "items": ref}
+        props[key] = ref
+    return props
 
 
 def event_schema() -> dict[str, Any]:
-    schema = _schema(_tree())
-    props = schema["properties"]
-    event = props["event"]["anyOf"][0]
+    defs: dict[str, Any] = {}
+    props = _define(_tree(), "", defs)
+    schema: dict[str, Any] = {"type": "object", "properties": props, "definitions": defs}
+    event = defs["event"]
     event["required"] = ["id", "kind", "category", "type", "action", "outcome", "dataset", "ingested"]
     ep = event["properties"]
     ep["kind"] = {"enum": ["event", "alert", "state", "metric", "signal", "pipeline_error", "enrichment"]}
@@ -60,6 +68,7 @@ def event_schema() -> dict[str, Any]:
     ep["type"] = {"type": "array", "items": {"type": "string"}}
     ep["id"] = {"type": "string", "minLength": 1}
     ep["dataset"] = {"type": "string", "minLength": 1}
+    props["event"] = {"allOf": [{"type": "object"}, {"$ref": "#/definitions/event"}]}
     props["@timestamp"] = {**_DATE, "pattern": _DATE["pattern"].replace(r"(Z|[+-]\d{2}:\d{2})$", "Z$")}
     schema.update({
         "$schema": "http://json-schema.org/draft-07/schema#",
