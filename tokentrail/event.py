@@ -271,6 +271,33 @@ _CONTAINERS = (dict, list)
 _SNAKE: dict[Any, str] = {}
 
 
+def drop_empty(obj: Any) -> Any:
+    """Drop None, "" and empty containers recursively, keys unchanged (Elastic's last script)."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if isinstance(v, _CONTAINERS):
+                v = drop_empty(v)
+                if not v:
+                    continue
+            elif v is None or v == "":
+                continue
+            out[k] = v
+        return out
+    if isinstance(obj, list):
+        items = []
+        for v in obj:
+            if isinstance(v, _CONTAINERS):
+                v = drop_empty(v)
+                if not v:
+                    continue
+            elif v is None or v == "":
+                continue
+            items.append(v)
+        return items
+    return obj
+
+
 def _snake_cached(key: Any) -> str:
     if type(key) is not str:
         return snake(str(key))  # never cached: 1 and True would share an entry

@@ -15,7 +15,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from collectors.confluence import categories as cat
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, format_ts, from_epoch_nanos, new_event, put, stable_id, ts
+from tokentrail.event import (
+    add_related,
+    drop_empty,
+    format_ts,
+    from_epoch_nanos,
+    new_event,
+    put,
+    stable_id,
+    ts,
+)
 
 DATASET = "atlassian_confluence.audit"
 # Cloud group names carry the group id: "jira-software-users:b8d81944-e737-4da0-94ca-165fa5c0635c".
@@ -94,7 +103,7 @@ def _cloud(record: dict[str, Any]) -> dict[str, Any]:
 
 def _cloud_object(obj: Any) -> dict[str, Any]:
     out = {("type" if k == "objectType" else k): v for k, v in _dict(obj).items()}
-    return _clean(out)
+    return drop_empty(out)
 
 
 def _cloud_change(value: Any) -> dict[str, Any]:
@@ -103,12 +112,12 @@ def _cloud_change(value: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"i18nKey": v.get("name"), "key": v.get("name"), "from": v.get("oldValue"),
                            "to": v.get("newValue")}
     out.update({k: x for k, x in v.items() if k not in ("name", "oldValue", "newValue")})
-    return _clean(out)
+    return drop_empty(out)
 
 
 def _data_center(record: dict[str, Any]) -> dict[str, Any]:
     """Data Center audit file line or REST entity (self-hosted.yml)."""
-    atype = _clean(_dict(record.get("auditType") or record.get("type")))
+    atype = drop_empty(_dict(record.get("auditType") or record.get("type")))
     event = _base(_dc_timestamp(record.get("timestamp")), atype.get("actionI18nKey") or atype.get("action"))
     author = _dict(record.get("author"))
     # Anonymous is {"id": "-2", "name": "Anonymous"}, the system {"id": "-1", "name": "System"}.
@@ -119,9 +128,9 @@ def _data_center(record: dict[str, Any]) -> dict[str, Any]:
     event["confluence"] = {"audit": _kept((
         ("type", atype),
         ("method", record.get("method")),
-        ("extra_attributes", _clean(_list(record.get("extraAttributes")))),
-        ("changed_values", _clean(_list(record.get("changedValues")))),
-        ("affected_objects", _clean(_list(record.get("affectedObjects")))),
+        ("extra_attributes", drop_empty(_list(record.get("extraAttributes")))),
+        ("changed_values", drop_empty(_list(record.get("changedValues")))),
+        ("affected_objects", drop_empty(_list(record.get("affectedObjects")))),
     ))}
     system = record.get("system")
     if isinstance(system, str) and system:
@@ -230,36 +239,6 @@ def _user_fields(event: dict[str, Any], audit: dict[str, Any], cloud: bool) -> N
             if field:
                 put(event, f"user.changes.{field}", new)
                 put(event, f"user.target.{field}", old if old is not None else new)
-
-
-def _clean(obj: Any) -> Any:
-    """Drop None, "" and empty containers recursively (Elastic's last script)."""
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            if isinstance(v, _CONTAINERS):
-                v = _clean(v)
-                if not v:
-                    continue
-            elif v is None or v == "":
-                continue
-            out[k] = v
-        return out
-    if isinstance(obj, list):
-        items = []
-        for v in obj:
-            if isinstance(v, _CONTAINERS):
-                v = _clean(v)
-                if not v:
-                    continue
-            elif v is None or v == "":
-                continue
-            items.append(v)
-        return items
-    return obj
-
-
-_CONTAINERS = (dict, list)
 
 
 def _kept(pairs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,7 +9,6 @@ import time
 from pathlib import Path
 
 import orjson
-import pytest
 
 TT = [sys.executable, "-m", "tokentrail.cli"]
 OKTA = orjson.dumps({
@@ -149,7 +147,6 @@ class TestRun:
         assert len(out.read_bytes().splitlines()) == 1
         assert (tmp_path / "state").exists()
 
-    @pytest.mark.skipif(not hasattr(os, "fork"), reason="posix only")
     def test_restart_resumes_from_checkpoint(self, tmp_path: Path):
         """A second --once run over the same state ships nothing twice."""
         src = tmp_path / "okta.ndjson"
