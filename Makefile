@@ -2,10 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The stamps carry a checksum of pyproject.toml: a changed dependency list reinstalls.
-SUM := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+# The stamps carry a checksum of pyproject.toml, setup.py and the modules mypyc compiles (listed in
+# tokentrail/compiled.py): a changed dependency list reinstalls, a changed hot module recompiles.
+COMPILED := $(shell sed -n 's/^    "\(.*\.py\)",$$/\1/p' tokentrail/compiled.py)
+SUM := $(shell cat pyproject.toml setup.py tokentrail/compiled.py $(COMPILED) | cksum | cut -d' ' -f1)
 RUN_STAMP := $(VENV)/.run-$(SUM)
 TEST_STAMP := $(VENV)/.test-$(SUM)
+
+# Compiled modules from an earlier build: removed first, so that none outlives its source.
+CLEAN_SO := find . -name '*.so' -not -path './$(VENV)/*' -delete
 
 .PHONY: run test lint bench clean
 
@@ -13,11 +18,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
+$(RUN_STAMP): pyproject.toml setup.py tokentrail/compiled.py $(COMPILED) | $(BIN)/python
+	$(CLEAN_SO)
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
+$(TEST_STAMP): pyproject.toml setup.py tokentrail/compiled.py $(COMPILED) | $(BIN)/python
+	$(CLEAN_SO)
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(RUN_STAMP)
 
@@ -35,4 +42,5 @@ bench: $(TEST_STAMP)
 	for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) tokentrail-out tokentrail-state .pytest_cache .ruff_cache
+	rm -rf $(VENV) tokentrail-out tokentrail-state .pytest_cache .ruff_cache .mypy_cache build
+	$(CLEAN_SO)

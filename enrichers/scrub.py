@@ -38,7 +38,7 @@ _QUERY_NAMES = (
 )
 _TEXT_KV_NAMES = r"password|passwd|pwd|secret|client_secret|api_?key|access_token|refresh_token|id_token|token"
 
-VALUE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+VALUE_PATTERNS: list[tuple[re.Pattern[str], str | None]] = [
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S), REDACTED),
     # keep the scheme (see _sub_scheme); a credential has a digit or symbol, so "Basic authentication"
     # or "access token created" stay readable

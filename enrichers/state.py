@@ -92,7 +92,8 @@ class LocalState:
     def expires_at(self, table: str, key: str) -> float | None:
         """The absolute expiry of a live entry (what KafkaState writes next to the value)."""
         with self._lock:
-            item = (self._tables.get(table) or {}).get(key)
+            rows = self._tables.get(table)
+            item = rows.get(key) if rows else None
             return item[0] if item else None
 
     def size(self, table: str) -> int:

@@ -1,5 +1,62 @@
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OURS = frozenset({"tokentrail", "collectors", "enrichers", "sinks", "schemas"})
+
+
+class _PurePython:
+    """Import the project's modules from their .py sources even where a compiled one sits beside
+    them (TOKENTRAIL_TEST_PURE=1): the suite then checks the pure-Python install a machine without a
+    C compiler gets."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] not in OURS:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.origin and not spec.origin.endswith(".py") and ".cpython-" in spec.origin:
+            source = spec.origin.split(".cpython-")[0] + ".py"
+            return importlib.util.spec_from_file_location(name, source)
+        return spec
+
+
+if os.environ.get("TOKENTRAIL_TEST_PURE"):
+    sys.meta_path.insert(0, _PurePython)
+
+
+def _stale_compiled() -> list[str]:
+    """What an edit since the last build left behind: sources newer than the compiled library, and
+    compiled stubs of modules no longer in tokentrail/compiled.py."""
+    from tokentrail.compiled import SOURCES
+
+    stubs = [so for top in sorted(OURS) for so in (ROOT / top).glob("**/*.so")]
+    libs = list(ROOT.glob("*__mypyc.*so"))  # mypyc puts the code of all modules in one library
+    if not stubs:
+        return []
+    if not libs:
+        return ["the mypyc library next to them is missing"]
+    built = max(lib.stat().st_mtime for lib in libs)
+    stale = [s for s in SOURCES if (ROOT / s).stat().st_mtime > built]
+    listed = {ROOT / s for s in SOURCES}
+    stale += [str(so.relative_to(ROOT)) for so in stubs
+              if so.with_name(so.name.split(".cpython-")[0] + ".py") not in listed]
+    return stale
+
+
+def pytest_configure(config):
+    stale = [] if os.environ.get("TOKENTRAIL_TEST_PURE") else _stale_compiled()
+    if stale:
+        pytest.exit(f"compiled modules older than their source: {', '.join(stale[:5])}. Run `make test` (it "
+                    "recompiles what changed) or `make clean`.", returncode=4)
+
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/*-expected.json")

@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = _Parser(prog="tokentrail", description="SIEM log shipping and OAuth token audit.",
                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    p.add_argument("--version", action="version", version=f"tokentrail {__version__}")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     r = sub.add_parser("run", help="all stages in one process (embedded demo without --config)",
@@ -194,6 +194,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     for f in runner.fatal:
         print(f"tokentrail: error: {f}", file=sys.stderr)
     return code
+
+
+class _Version(argparse.Action):
+    """`--version`: the release and how it was built (mypyc-compiled hot path or pure Python)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the version and whether the hot path is compiled, then exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: Any = None) -> None:
+        from tokentrail.compiled import describe
+
+        print(f"tokentrail {__version__}, {describe()}")
+        parser.exit()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -181,6 +181,12 @@ def put(d: dict, path: str, value: Any) -> None:
     d[last] = value
 
 
+def obj(d: dict[str, Any], key: str) -> dict[str, Any]:
+    """`d[key]` when it is an object, else {}: a malformed part is skipped, not fatal."""
+    v = d.get(key)
+    return v if isinstance(v, dict) else {}
+
+
 def get(d: Any, path: str, default: Any = None) -> Any:
     """Read `a.b.c` from nested dicts; `default` when any step is missing or not a dict."""
     for k in path.split("."):

@@ -33,6 +33,7 @@ class Raw:
     origin: str
     size: int | None = None  # the true size when `data` was cut short (oversized line)
     document: bool = False   # a whole-file document: bounded by max_document_bytes instead
+    key: bytes | None = None  # the Kafka key the collect stage publishes it under (its natural key)
 
 
 @dataclass(slots=True)
@@ -141,12 +142,12 @@ class Processor:
             now = self.clock.now()
             if now.tzinfo is not UTC:
                 now = now.astimezone(UTC)
-            second = (now.second, now.minute, now.hour, now.day, now.month, now.year)  # cheaper than replace()
+            stamp = (now.second, now.minute, now.hour, now.day, now.month, now.year)  # cheaper than replace()
             us = now.microsecond
             cached = self._second
-            if cached[0] != second:
+            if cached[0] != stamp:
                 text = format_ts(now)
-                cached = self._second = (second, text[:text.rindex(".") + 1])  # up to the fraction
+                cached = self._second = (stamp, text[:text.rindex(".") + 1])  # up to the fraction
         return f"{cached[1]}{us // 1000:03d}Z" if us % 1000 == 0 else f"{cached[1]}{us:06d}Z"
 
     def encode(self, event: dict[str, Any], clean: bool = False) -> bytes:

@@ -60,7 +60,7 @@ def collect(inp: Any, bus: Bus, topics: Topics, stop: threading.Event, once: boo
         counter.inc()
         if stats:
             stats.seen_in(inp.source)
-        bus.publish(topic, raw.data, key=getattr(raw, "key", None), on_done=on_done, headers=headers,
+        bus.publish(topic, raw.data, key=raw.key, on_done=on_done, headers=headers,
                     origin=raw.origin)
 
     inp.run(emit, stop, once)

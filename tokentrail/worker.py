@@ -103,12 +103,6 @@ def _bridge_client_logs() -> None:
         kafka_log.setLevel(std_logging.WARNING)
 
 
-class _KeyedRaw(Raw):
-    """A Raw with the Kafka key the collect stage publishes it under."""
-
-    __slots__ = ("key",)
-
-
 def natural_key(raw: Raw, max_bytes: int = 1 << 20) -> bytes | None:
     """The provider's id of the raw unit when it holds exactly one record, else None (no key)."""
     source = SOURCES.get(raw.source)
@@ -140,8 +134,7 @@ class _KeyedInput:
 
     def run(self, emit: Any, stop: threading.Event, once: bool) -> None:
         def keyed(raw: Raw, on_done: Any) -> None:
-            k = _KeyedRaw(raw.source, raw.data, raw.origin, raw.size, raw.document)
-            k.key = natural_key(raw, self.max_bytes)
+            k = Raw(raw.source, raw.data, raw.origin, raw.size, raw.document, natural_key(raw, self.max_bytes))
             emit(k, on_done)
 
         self.inner.run(keyed, stop, once)

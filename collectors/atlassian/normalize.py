@@ -13,7 +13,7 @@ from typing import Any
 
 from collectors.atlassian._categories import categorize, outcome
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, new_event, put, snake_keys, split_email, stable_id, ts
+from tokentrail.event import add_related, new_event, obj, put, snake_keys, split_email, stable_id, ts
 
 DATASET = "atlassian.org_audit"
 NS = "atlassian.org_audit"
@@ -160,7 +160,7 @@ def _context(ev: dict, ns: dict, items: Any) -> None:
     user = next((o for o in objs if str(o.get("type", "")).lower() in USER_TYPES), None)
     group = next((o for o in objs if str(o.get("type", "")).lower() in GROUP_TYPES), None)
     if user:
-        attrs = user.get("attributes") if isinstance(user.get("attributes"), dict) else {}
+        attrs = obj(user, "attributes")
         email = attrs.get("email") if isinstance(attrs.get("email"), str) else None
         name = attrs.get("name") or attrs.get("displayName")
         put(ev, "user.target.id", user.get("id"))
@@ -170,7 +170,7 @@ def _context(ev: dict, ns: dict, items: Any) -> None:
         put(ev, "user.target.domain", split_email(email)[1])
         add_related(ev, "user", user.get("id"), name, email)
     if group:
-        attrs = group.get("attributes") if isinstance(group.get("attributes"), dict) else {}
+        attrs = obj(group, "attributes")
         put(ev, "user.target.group.id", group.get("id"))
         put(ev, "user.target.group.name", attrs.get("name") or attrs.get("displayName"))
 
@@ -182,5 +182,5 @@ def _container(ev: dict, ns: dict, items: Any) -> None:
     org = next((o for o in objs if str(o.get("type", "")).lower() in ORG_TYPES), None)
     if org:
         put(ev, "organization.id", org.get("id"))
-        attrs = org.get("attributes") if isinstance(org.get("attributes"), dict) else {}
+        attrs = obj(org, "attributes")
         put(ev, "organization.name", attrs.get("name"))

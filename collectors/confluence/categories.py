@@ -70,7 +70,7 @@ _FALLBACK_BY_AREA = {
 FALLBACK_CATEGORY = ("configuration",)
 
 
-def categorise(action: str, english: str | None, area_keys: list[str]) -> Category:
+def categorise(action: str, english: str | None, area_keys: list[str | None]) -> Category:
     """The row for `action` (or its English text); else `info` in the area's category."""
     for name in (action, english):
         if name and name in CATEGORIES:

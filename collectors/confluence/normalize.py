@@ -144,7 +144,8 @@ def _dc_timestamp(value: Any) -> str:
     """File lines: {epochSecond, nano}; REST entities: ISO text. Elastic joins the file form as the
     text "{epochSecond}.{nano}", which misreads nano < 100000000 (54000000 ns is .054 s, not .54 s)."""
     if isinstance(value, dict):
-        seconds, nanos = value.get("epochSecond"), value.get("nano", 0)
+        seconds: Any = value.get("epochSecond")
+        nanos: Any = value.get("nano", 0)
         try:
             if isinstance(seconds, bool) or isinstance(nanos, bool):
                 raise ValueError("boolean")
@@ -260,7 +261,7 @@ def _str(value: Any) -> str | None:
     return str(value)
 
 
-def _get(event: dict[str, Any], *path: str) -> Any:
+def _get(event: Any, *path: str) -> Any:
     for key in path:
         if not isinstance(event, dict):
             return None

@@ -6,7 +6,7 @@ from typing import Any
 
 from collectors._source import Event
 from collectors.entra._common import map_envelope, put_source, put_user, text, timestamps
-from tokentrail.event import as_list, put, put_user_agent, snake_keys, snake_keys_except, stable_id
+from tokentrail.event import as_list, obj, put, put_user_agent, snake_keys, snake_keys_except, stable_id
 
 NS = "azure.auditlogs"
 _CATEGORY, _PROPERTIES = f"{NS}.category", f"{NS}.properties"
@@ -40,8 +40,8 @@ def map_audit(event: Event, props: dict[str, Any], envelope: dict[str, Any]) -> 
     if ev["outcome"] == "failure":
         put(event, "message", text(props.get("resultReason")) or text(envelope.get("resultDescription")))
 
-    initiated = props.get("initiatedBy") if isinstance(props.get("initiatedBy"), dict) else {}
-    actor = initiated.get("user") if isinstance(initiated.get("user"), dict) else {}
+    initiated = obj(props, "initiatedBy")
+    actor = obj(initiated, "user")
     if actor.get("userPrincipalName") or actor.get("id"):
         # A person acted. An app actor (initiatedBy.app) is not a user: it stays in the namespace.
         put_user(event, actor.get("userPrincipalName"), actor.get("id"), actor.get("displayName"))

@@ -14,7 +14,7 @@ from collectors.entra._common import (
     timestamps,
 )
 from collectors.entra.envelopes import EVENT_TYPE_CATEGORY
-from tokentrail.event import as_list, put, put_user_agent, snake_keys, snake_keys_except, stable_id
+from tokentrail.event import as_list, obj, put, put_user_agent, snake_keys, snake_keys_except, stable_id
 
 NS = "azure.signinlogs"
 _CATEGORY, _PROPERTIES = f"{NS}.category", f"{NS}.properties"
@@ -51,7 +51,7 @@ def map_signin(event: Event, props: dict[str, Any], envelope: dict[str, Any]) ->
     put(event, _CATEGORY, category)
 
     put_source(event, props.get("ipAddress"), envelope.get("callerIpAddress"))
-    status = props.get("status") if isinstance(props.get("status"), dict) else {}
+    status = obj(props, "status")
     ev["outcome"] = outcome(status, envelope.get("resultType"))
     if ev["outcome"] == "failure":
         put(event, "message", failure_message(status, envelope.get("resultDescription")))

@@ -12,7 +12,7 @@ from typing import Any
 
 from collectors.google.params import params_to_dict, to_int
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, new_event, put, split_email, stable_id, ts
+from tokentrail.event import add_related, new_event, obj, put, split_email, stable_id, ts
 
 DATASETS = {"login": "google_workspace.login", "token": "google_workspace.token"}
 
@@ -114,7 +114,7 @@ def _common(record: dict, rid: dict, app: str, dataset: str, timestamp: str, ind
     org_id = _str(rid.get("customerId"))
     if org_id is not None:
         event["organization"] = {"id": org_id}
-    actor = record.get("actor") if isinstance(record.get("actor"), dict) else {}
+    actor = obj(record, "actor")
     gw = _workspace(record, actor, qualifier, raw.get("type"))
     if gw:
         event["google_workspace"] = gw
@@ -199,11 +199,11 @@ def _login(event: dict[str, Any], action: str, params: dict[str, Any]) -> None:
     add_related(event, "user", event.get("user", {}).get("name"))
     affected = login.get("affected_email_address")
     if isinstance(affected, str):
-        name, domain = split_email(affected)
-        put(event, "user.target.email", affected if domain else None)
-        put(event, "user.target.name", name if domain else affected)
-        put(event, "user.target.domain", domain)
-        add_related(event, "user", name if domain else affected)
+        target, target_domain = split_email(affected)
+        put(event, "user.target.email", affected if target_domain else None)
+        put(event, "user.target.name", target if target_domain else affected)
+        put(event, "user.target.domain", target_domain)
+        add_related(event, "user", target if target_domain else affected)
 
 
 def _token(event: dict[str, Any], action: str, params: dict[str, Any]) -> None:

@@ -53,13 +53,6 @@ DAY = 86400.0
 _U32 = struct.Struct(">I")
 
 
-@dataclass(slots=True)
-class KeyedRaw(Raw):
-    """A Raw with the Kafka key of the record (its natural key)."""
-
-    key: bytes | None = None
-
-
 @dataclass(frozen=True, kw_only=True)
 class ApiConfig:
     """Keys every `kind: api` input accepts. Sources override defaults and add their own keys."""
@@ -428,7 +421,7 @@ class ApiInput:
         origin = f"api:{self.name}/{st.stream.name}:page {self.pages}"
         for (key, d, rec), seq in zip(fresh, tickets, strict=True):
             t = st.stream.time(rec)
-            raw = KeyedRaw(self.source, orjson.dumps(rec), origin, key=key.encode())
+            raw = Raw(self.source, orjson.dumps(rec), origin, key=key.encode())
             self.records += 1
             emit(raw, self._on_done(st, seq, d, t if t is not None else now))
         return len(fresh)

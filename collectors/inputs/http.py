@@ -31,8 +31,8 @@ import structlog
 
 from collectors import SOURCES
 from collectors.inputs import InputContext, OnDone
-from collectors.inputs.api import KeyedRaw
 from tokentrail.configtools import doc
+from tokentrail.pipeline import Raw
 from tokentrail.secrets import Secret
 
 log = structlog.get_logger("tokentrail")
@@ -220,7 +220,7 @@ class HttpInput:
                 waiter = _Waiter(len(units))
                 origin = f"http:{self.client_address[0]}{cfg.path}"
                 for unit in units:
-                    raw = KeyedRaw(inp.source, unit, origin, None, document, key=inp._key(unit))
+                    raw = Raw(inp.source, unit, origin, None, document, key=inp._key(unit))
                     on_done: OnDone = waiter.on_done
                     emit(raw, on_done)
                 if not waiter.wait(cfg.ack_timeout_seconds):

@@ -139,7 +139,7 @@ def decode_value(value: Any) -> Any:
     if len(value) > 1024:  # too big to keep in the cache
         return _java_map_value(value)
     frozen = _java_map_cached(value)
-    return frozen if frozen is None or type(frozen) is str else _thaw(frozen)
+    return frozen if frozen is None or isinstance(frozen, str) else _thaw(frozen)
 
 
 def _java_map_value(value: str) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 from collectors.okta._categories import categorize
 from collectors.okta._debug import clean, debug_data, parse_json_string, present, snake_clean
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, new_event, put, put_user_agent, split_email, stable_id, ts
+from tokentrail.event import add_related, new_event, obj, put, put_user_agent, split_email, stable_id, ts
 
 DATASET = "okta.system"
 
@@ -41,12 +41,6 @@ _AUTH_CONTEXT = (
 )
 _TARGET_KEYS = (("id", "id"), ("type", "type"), ("alternateId", "alternate_id"), ("displayName", "display_name"))
 _TARGET_ITEM_KEYS = (*_TARGET_KEYS, ("detailEntry", "detail_entry"), ("changeDetails", "change_details"))
-
-
-def _obj(d: dict[str, Any], key: str) -> dict[str, Any]:
-    """`d[key]` when it is an object, else {} (a malformed part is skipped, not fatal)."""
-    v = d.get(key)
-    return v if isinstance(v, dict) else {}
 
 
 def _pick(src: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -108,7 +102,7 @@ def normalize(record: dict[str, Any]) -> list[dict[str, Any]]:
     e["action"] = event_type
     e["provider"] = "okta"
     e["category"], e["type"] = categorize(event_type)
-    result_obj = _obj(record, "outcome")
+    result_obj = obj(record, "outcome")
     result, reason = present(result_obj.get("result")), present(result_obj.get("reason"))
     e["outcome"] = outcome(result)
     if reason is not None:
@@ -124,11 +118,11 @@ def normalize(record: dict[str, Any]) -> list[dict[str, Any]]:
     severity = okta.get("severity")
     if isinstance(severity, str):
         ev["log"] = {"level": severity.lower()}
-    _actor(ev, okta, _obj(record, "actor"))
-    _client(ev, okta, _obj(record, "client"), _obj(record, "securityContext"))
+    _actor(ev, okta, obj(record, "actor"))
+    _client(ev, okta, obj(record, "client"), obj(record, "securityContext"))
     _targets(ev, okta, record.get("target"))
     _contexts(ev, okta, record)
-    debug = _obj(_obj(record, "debugContext"), "debugData")
+    debug = obj(obj(record, "debugContext"), "debugData")
     data = debug_data(debug) if debug else None
     if data:
         okta["debug_context"] = {"debug_data": data}
@@ -188,7 +182,8 @@ def geo_point(loc: Any) -> dict[str, float] | None:
     """Okta's `{lat, lon}` as an ECS geo_point, or None when it is not a usable coordinate."""
     if not isinstance(loc, dict):
         return None
-    lat, lon = loc.get("lat"), loc.get("lon")
+    lat: Any = loc.get("lat")
+    lon: Any = loc.get("lon")
     if not (_is_number(lat) and _is_number(lon)):
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
@@ -233,14 +228,14 @@ def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
     elif raw_ip:
         ecs_source["address"] = str(raw_ip)
         _attach(ev, ecs_client, ecs_source)
-    agent_out = _pick(_obj(client, "userAgent"), _AGENT_KEYS)
+    agent_out = _pick(obj(client, "userAgent"), _AGENT_KEYS)
     if agent_out:
         out["user_agent"] = agent_out
     if out:
         okta["client"] = out
     put_user_agent(ev, agent_out.get("raw_user_agent"))
     # No GeoIP here: Okta's own geolocation is the best we have for both sides.
-    geo = _geo(_obj(client, "geographicalContext"))
+    geo = _geo(obj(client, "geographicalContext"))
     if geo:
         ecs_client["geo"] = geo
         copy = dict(geo)  # each side its own objects
@@ -315,21 +310,21 @@ def _targets(ev: dict, okta: dict, targets: Any) -> None:
 
 
 def _contexts(ev: dict, okta: dict, rec: dict) -> None:
-    auth = _obj(rec, "authenticationContext")
+    auth = obj(rec, "authenticationContext")
     ctx = _pick(auth, _AUTH_CONTEXT)
-    issuer = _pick(_obj(auth, "issuer"), (("id", "id"), ("type", "type")))
+    issuer = _pick(obj(auth, "issuer"), (("id", "id"), ("type", "type")))
     if issuer:
         ctx["issuer"] = issuer
     if ctx:
         okta["authentication_context"] = ctx
-    tx = _obj(rec, "transaction")
+    tx = obj(rec, "transaction")
     tx_out = _pick(tx, (("id", "id"), ("type", "type")))
-    token_id = present(_obj(tx, "detail").get("requestApiTokenId"))
+    token_id = present(obj(tx, "detail").get("requestApiTokenId"))
     if token_id is not None:
         tx_out["detail"] = {"request_api_token_id": token_id}
     if tx_out:
         okta["transaction"] = tx_out
-    chain = _obj(rec, "request").get("ipChain")
+    chain = obj(rec, "request").get("ipChain")
     if isinstance(chain, list):
         hops = snake_clean(chain)
         if hops:

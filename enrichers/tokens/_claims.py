@@ -114,7 +114,7 @@ def when(seconds: float | None) -> str | None:
 
 
 def is_entra(issuer: str | None) -> bool:
-    return bool(issuer) and issuer.startswith(_ENTRA_HOSTS)
+    return issuer is not None and issuer.startswith(_ENTRA_HOSTS)
 
 
 def dialect(issuer: str | None, claims: dict[str, Any]) -> str:

@@ -124,7 +124,7 @@ def _okta(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
     out = Facts(fields=fields, reuse=activity == "reuse")
     # `….grant.refresh_token` is about the refresh token even when the access token came with it.
     named = _OKTA_TOKEN_TYPES.get(action.rsplit(".", 1)[-1])
-    primary = named if named in tokens else next((k for k in _ORDER if k in tokens), None)
+    primary: str | None = named if named in tokens else next((k for k in _ORDER if k in tokens), None)  # type: ignore[arg-type]
     if primary:
         target = tokens[primary]
         fields["id"] = str(target["id"])
@@ -155,7 +155,7 @@ def _okta(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
 
 
 def _entra(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
-    azure = event.get("azure")
+    azure: Any = event.get("azure")
     logs = azure.get("signinlogs") if isinstance(azure, dict) else None
     props = logs.get("properties") if isinstance(logs, dict) else None
     if not isinstance(props, dict):
@@ -167,6 +167,7 @@ def _entra(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
     incoming = str(props.get("incoming_token_type") or "").lower()
     credential = str(props.get("client_credential_type") or "").lower()
     protocol = str(props.get("authentication_protocol") or "").lower()
+    grant_type: str | None
     if incoming == "refreshtoken":
         grant_type = "refresh_token"
     elif credential in _APP_CREDENTIALS:
