@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
-
-import orjson
 
 from tokentrail import __version__
 from tokentrail.errors import ConfigError
@@ -102,16 +101,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_process(args: argparse.Namespace) -> int:
     from collectors.inputs.reader import iter_units
-    from tokentrail.pipeline import Raw
     from tokentrail.runtime import build_processor
 
     cfg = _load(args.config)
     processor = build_processor(cfg)
-    out = sys.stdout.buffer
+    out = _stdout()
     dlq_out: BinaryIO = open(args.dlq, "ab") if args.dlq else sys.stderr.buffer  # noqa: SIM115
     names = args.inputs or ["-"]
     limits = {"max_record": cfg.pipeline.max_record_bytes, "max_document": cfg.pipeline.max_document_bytes}
-    dumps, encode = orjson.dumps, processor.encode
     try:
         for name in names:
             if name == "-":
@@ -123,24 +120,38 @@ def cmd_process(args: argparse.Namespace) -> int:
                     print(f"tokentrail: error: cannot read {name}: {exc.strerror}", file=sys.stderr)
                     return 2
             with contextlib.closing(stream) if name != "-" else contextlib.nullcontext():
-                for unit in iter_units(stream, **limits):
-                    result = processor.process(Raw(args.source, unit.data, f"{label}:{unit.line}", unit.size,
-                                                   unit.document))
-                    if result.events:
-                        out.write(b"".join(encode(e, result.clean) + b"\n" for e in result.events))
-                    if result.dlq:
-                        dlq_out.write(b"".join(dumps(d) + b"\n" for d in result.dlq))
+                processor.process_stream(args.source, iter_units(stream, **limits), label, out, dlq_out)
         out.flush()
         dlq_out.flush()
     except BrokenPipeError:
-        # `tokentrail process ... | head`: the reader went away; that is not an error.
+        # `tokentrail process ... | head`: the reader went away; that is not an error. What is still
+        # buffered goes to /dev/null, so that flushing it at exit raises nothing more (Python's advice).
         with contextlib.suppress(Exception):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
             sys.stdout = None  # type: ignore[assignment]
         return 0
     finally:
         if args.dlq:
             dlq_out.close()
     return 0
+
+
+OUT_BUFFER = 1 << 20
+
+
+def _stdout() -> BinaryIO:
+    """Standard output for a stream of events: a 1 MiB buffer, and a pipe grown to that size where
+    Linux allows it. With the default 8 KiB writes into a 64 KiB pipe, the writer spends more CPU
+    switching to the reader and back than producing the events (measured: 20 us per event)."""
+    sys.stdout.flush()
+    fd = sys.stdout.fileno()
+    with contextlib.suppress(OSError, AttributeError):
+        import fcntl
+        import stat
+
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, OUT_BUFFER)  # best effort: capped by fs.pipe-max-size
+    return open(fd, "wb", buffering=OUT_BUFFER, closefd=False)  # noqa: SIM115 - flushed by the caller
 
 
 def _install_signals(stop: threading.Event) -> None:

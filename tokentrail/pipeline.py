@@ -6,7 +6,7 @@ Used by `tokentrail process`, the embedded runtime and the Kafka enrich worker a
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -160,6 +160,26 @@ class Processor:
         if not clean and has_secret_hint(data):
             data = orjson.dumps(_FINAL_SCRUB(event))
         return data
+
+    def encode_line(self, event: dict[str, Any], clean: bool = False) -> bytes:
+        """`encode` plus the newline of NDJSON, appended by orjson without a copy."""
+        data = orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+        if not clean and has_secret_hint(data):
+            data = orjson.dumps(_FINAL_SCRUB(event), option=orjson.OPT_APPEND_NEWLINE)
+        return data
+
+    def process_stream(self, source: str, units: Iterable[Any], label: str, out: Any, dlq_out: Any) -> None:
+        """`tokentrail process`: every unit of `units` (collectors.inputs.reader.Unit) through `process`,
+        events to `out` and DLQ records to `dlq_out` as NDJSON (both binary files). Here, compiled,
+        rather than in the CLI: this loop runs once per line."""
+        write, write_dlq = out.write, dlq_out.write
+        for unit in units:
+            result = self.process(Raw(source, unit.data, f"{label}:{unit.line}", unit.size, unit.document))
+            clean = result.clean
+            for event in result.events:
+                write(self.encode_line(event, clean))
+            for record in result.dlq:
+                write_dlq(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
 
     def _one(self, raw: Raw, source: Source, record: dict, origin: str, ingested: str, scan: bool,
              result: Result) -> None:

@@ -29,13 +29,17 @@ class _Chain:
     """readline over already-buffered bytes, then the stream (stdin cannot seek back)."""
 
     def __init__(self, buffered: bytes, f: BinaryIO) -> None:
-        self._buf = io.BytesIO(buffered)
+        self._buf: io.BytesIO | None = io.BytesIO(buffered)
         self._f = f
 
     def readline(self, limit: int = -1) -> bytes:
-        line = self._buf.readline(limit)
+        buf = self._buf
+        if buf is None:  # drained: the stream itself from here on
+            return self._f.readline(limit)
+        line = buf.readline(limit)
         if line.endswith(b"\n") or (limit > 0 and len(line) >= limit):
             return line
+        self._buf = None
         more = self._f.readline(limit - len(line) if limit > 0 else -1)
         return line + more
 
