@@ -1,35 +1,16 @@
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
+import tokentrail  # noqa: F401 - first, so that TOKENTRAIL_PURE_PYTHON=1 applies to every later import
+
 ROOT = Path(__file__).resolve().parent.parent
 OURS = frozenset({"tokentrail", "collectors", "enrichers", "sinks", "schemas"})
-
-
-class _PurePython:
-    """Import the project's modules from their .py sources even where a compiled one sits beside
-    them (TOKENTRAIL_TEST_PURE=1): the suite then checks the pure-Python install a machine without a
-    C compiler gets."""
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name.partition(".")[0] not in OURS:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is not None and spec.origin and not spec.origin.endswith(".py") and ".cpython-" in spec.origin:
-            source = spec.origin.split(".cpython-")[0] + ".py"
-            return importlib.util.spec_from_file_location(name, source)
-        return spec
-
-
-if os.environ.get("TOKENTRAIL_TEST_PURE"):
-    sys.meta_path.insert(0, _PurePython)
+# TOKENTRAIL_PURE_PYTHON=1: the suite runs the .py sources even where compiled modules sit beside
+# them (tokentrail/__init__.py installs the finder), as on a machine without a C compiler.
 
 
 def _stale_compiled() -> list[str]:
@@ -52,7 +33,7 @@ def _stale_compiled() -> list[str]:
 
 
 def pytest_configure(config):
-    stale = [] if os.environ.get("TOKENTRAIL_TEST_PURE") else _stale_compiled()
+    stale = [] if os.environ.get("TOKENTRAIL_PURE_PYTHON") else _stale_compiled()
     if stale:
         pytest.exit(f"compiled modules older than their source: {', '.join(stale[:5])}. Run `make test` (it "
                     "recompiles what changed) or `make clean`.", returncode=4)

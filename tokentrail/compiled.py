@@ -1,8 +1,10 @@
 """The hot path that `pip install` compiles with mypyc when it can (see setup.py).
 
 Every record goes through these modules: parsing, the six sources' mappings, the enricher chain.
-Compiled, the same Python source runs about twice as fast; without a C compiler (or with
-TOKENTRAIL_PURE_PYTHON=1 at install time) the package installs as plain Python and behaves the same.
+Compiled, the same Python source runs faster; without a C compiler (or with TOKENTRAIL_PURE_PYTHON=1
+at install time) the package installs as plain Python and behaves the same. TOKENTRAIL_PURE_PYTHON=1
+at run time imports the .py sources even where compiled modules sit beside them (`use_pure_python`):
+the way to rule the compiled build out when something looks wrong.
 This file is read by setup.py before the package exists: no imports at module level.
 """
 
@@ -43,6 +45,33 @@ SOURCES = (
     "enrichers/tokens/_idp.py",
     "enrichers/tokens/_claims.py",
 )
+
+
+OURS = frozenset({"tokentrail", "collectors", "enrichers", "sinks", "schemas"})
+
+
+class _PurePython:
+    """A meta path finder: the project's modules from their .py sources, never a compiled twin."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> object:
+        import importlib.machinery
+        import importlib.util
+
+        if name.partition(".")[0] not in OURS:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)  # type: ignore[arg-type]
+        if spec is not None and spec.origin and ".cpython-" in spec.origin and not spec.origin.endswith(".py"):
+            return importlib.util.spec_from_file_location(name, spec.origin.split(".cpython-")[0] + ".py")
+        return spec
+
+
+def use_pure_python() -> None:
+    """Import the pure-Python modules from now on. Must run before any of them is imported."""
+    import sys
+
+    if _PurePython not in sys.meta_path:
+        sys.meta_path.insert(0, _PurePython)  # type: ignore[arg-type]
 
 
 def module_name(source: str) -> str:
