@@ -21,11 +21,13 @@ $(BIN)/python:
 $(RUN_STAMP): pyproject.toml setup.py tokentrail/compiled.py $(COMPILED) | $(BIN)/python
 	$(CLEAN_SO)
 	$(BIN)/python -m pip install -q -e .
+	$(BIN)/tokentrail --version
 	touch $@
 
 $(TEST_STAMP): pyproject.toml setup.py tokentrail/compiled.py $(COMPILED) | $(BIN)/python
 	$(CLEAN_SO)
 	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/tokentrail --version
 	touch $@ $(RUN_STAMP)
 
 run: $(RUN_STAMP)
