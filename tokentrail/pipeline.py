@@ -150,23 +150,20 @@ class Processor:
                 cached = self._second = (stamp, text[:text.rindex(".") + 1])  # up to the fraction
         return f"{cached[1]}{us // 1000:03d}Z" if us % 1000 == 0 else f"{cached[1]}{us:06d}Z"
 
-    def encode(self, event: dict[str, Any], clean: bool = False) -> bytes:
+    def encode(self, event: dict[str, Any], clean: bool = False, option: int = 0) -> bytes:
         """The event as JSON, after a last scan of the exact bytes that leave: the final safety net.
 
         `clean` (Result.clean): the raw record held no hint of a secret, so neither can its events
-        (sources copy and reshape, never decode); the scan is then skipped.
+        (sources copy and reshape, never decode); the scan is then skipped. `option`: orjson's.
         """
-        data = orjson.dumps(event)
+        data = orjson.dumps(event, option=option)
         if not clean and has_secret_hint(data):
-            data = orjson.dumps(_FINAL_SCRUB(event))
+            data = orjson.dumps(_FINAL_SCRUB(event), option=option)
         return data
 
     def encode_line(self, event: dict[str, Any], clean: bool = False) -> bytes:
         """`encode` plus the newline of NDJSON, appended by orjson without a copy."""
-        data = orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
-        if not clean and has_secret_hint(data):
-            data = orjson.dumps(_FINAL_SCRUB(event), option=orjson.OPT_APPEND_NEWLINE)
-        return data
+        return self.encode(event, clean, orjson.OPT_APPEND_NEWLINE)
 
     def process_stream(self, source: str, units: Iterable[Any], label: str, out: Any, dlq_out: Any) -> None:
         """`tokentrail process`: every unit of `units` (collectors.inputs.reader.Unit) through `process`,

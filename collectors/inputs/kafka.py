@@ -80,7 +80,8 @@ class KafkaInput:
         while not stop.is_set():
             msgs = consumer.poll(500, 0.5)
             if not msgs:
-                if consumer.finished() or not consumer.alive():
+                # closed: close() came from another thread (shutdown); poll would return at once forever.
+                if consumer.finished() or not consumer.alive() or consumer.closed():
                     return
                 continue
             for m in msgs:

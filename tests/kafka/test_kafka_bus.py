@@ -188,16 +188,42 @@ def test_kafka_input_reads_an_external_topic(broker: Any) -> None:
         on_done(None)
 
     inp = KafkaInput("ext", "okta", cfg, ctx)
-    t = threading.Thread(target=inp.run, args=(emit, threading.Event(), True))
+    stop = threading.Event()
+    t = threading.Thread(target=inp.run, args=(emit, stop, True), daemon=True)
     t.start()
-    t.join(40)
+    t.join(60)
+    caught_up = not t.is_alive()
+    stop.set()
     inp.close()
-    assert not t.is_alive(), "--once: stops when caught up"
+    t.join(15)
+    assert not t.is_alive(), "a closed input's run() returns"
+    assert caught_up, "--once: stops when caught up"
     assert len(got) == 10 and got[0].origin.startswith(f"kafka:{ext}/")
     kc = KafkaConsumer(bootstrap_servers=[broker.addr], group_id=f"{ext}-g")
     committed = sum(kc.committed(TopicPartition(ext, p)) or 0 for p in (0, 1))
     kc.close()
     assert committed == 10
+    bus.close()
+
+
+def test_kafka_input_closed_from_another_thread_returns(broker: Any) -> None:
+    """Tailing (no --once), then closed at shutdown: run() returns instead of polling a closed consumer."""
+    from collectors.inputs.kafka import KafkaInput, KafkaInputConfig
+
+    bus = bus_for(broker)
+    ext = f"{bus.topics.prefix}-idle"
+    bus.ensure_topics([ext], partitions=1)
+    cfg = KafkaInputConfig(bootstrap_servers=[broker.addr], topic=[ext], group_id=f"{ext}-g",
+                           session_timeout_ms=6000, max_poll_interval_ms=6000)
+    inp = KafkaInput("idle", "okta", cfg, InputContext(store=MemoryStore(), clock=Clock()))
+    t = threading.Thread(target=inp.run, args=(lambda raw, on_done: None, threading.Event(), False), daemon=True)
+    t.start()
+    deadline = time.monotonic() + 30
+    while inp._consumer is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    inp.close()
+    t.join(15)
+    assert not t.is_alive()
     bus.close()
 
 

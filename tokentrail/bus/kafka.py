@@ -482,6 +482,7 @@ class KafkaConsumer:
         self.rejoin_timeout = rejoin_timeout if rejoin_timeout is not None else max(
             10.0, (config.session_timeout_ms + config.max_poll_interval_ms) / 1000 + 2.0)
         self.recreated = 0               # how many times the kafka-python consumer was replaced
+        self._joined = False             # this kafka-python consumer has been a stable member once
         self._stable_at = time.monotonic()
         self._log_resets = LogResetWatch()
         self._listener: _Listener
@@ -532,6 +533,10 @@ class KafkaConsumer:
 
     def alive(self) -> bool:
         return self._thread.is_alive() or self._closed.is_set()
+
+    def closed(self) -> bool:
+        """close() ran to the end: poll() returns at once from now on, with nothing."""
+        return self._closed.is_set()
 
     def end_topics(self, topics: list[str]) -> None:
         """Finish once the group has committed everything now in `topics` (after `bus.end`)."""
@@ -611,14 +616,21 @@ class KafkaConsumer:
                     if current - want_paused:
                         kc.resume(*(current - want_paused))
                     paused = bool(want_paused)
+                # Before its first join, one poll long enough for a whole join and sync: kafka-python
+                # 3.0.12 starts a new JoinGroup when the previous one finished between two polls (its
+                # result unread), so polled in 100 ms slices a new member can rejoin forever (seen with
+                # Tansu in about a third of fresh groups). Nothing is assigned yet, nothing waits.
+                joining = not self._joined and _group_stable(kc) is False
                 try:
-                    records = kc.poll(timeout_ms=100, max_records=max(1, min(500, self.max_in_flight)))
+                    records = kc.poll(timeout_ms=3000 if joining else 100,
+                                      max_records=max(1, min(500, self.max_in_flight)))
                 except KafkaError as exc:
                     log.warning("poll failed; retrying", group=self.group, error=f"{type(exc).__name__}: {exc}")
                     self._stop.wait(self._backoff.next())
                     continue
                 if _group_stable(kc):
                     self._stable_at = time.monotonic()
+                    self._joined = True
                 if records:
                     self._backoff.reset()
                     self._take(records)
@@ -703,6 +715,7 @@ class KafkaConsumer:
             log.warning("closing the old consumer failed", group=self.group, error=f"{type(exc).__name__}: {exc}")
         self._log_resets.clear()
         self._kc = self._new_kc()
+        self._joined = False
         self.recreated += 1
         self._stable_at = time.monotonic()
 
