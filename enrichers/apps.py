@@ -27,7 +27,7 @@ from enrichers.config import AppConfig, TokensConfig
 from enrichers.findings import raise_finding
 from enrichers.state import LocalState, SharedState
 from enrichers.tokens._idp import items_of
-from tokentrail.event import get
+from tokentrail.event import get, get_in
 
 LEARNED_TTL = 30 * 86400
 
@@ -202,7 +202,7 @@ class AppEnricher:
                     if isinstance(t, dict) and t.get("id") == client and t.get("display_name"):
                         name = name or t["display_name"]
         elif dataset == "azure.signinlogs":
-            props = _at(event, "azure", "signinlogs", "properties") or {}
+            props = get_in(event, "azure", "signinlogs", "properties") or {}
             client = client or props.get("app_id")
             if client and client == props.get("app_id"):
                 name = props.get("app_display_name")
@@ -212,7 +212,7 @@ class AppEnricher:
                     name = target.get("display_name")
                     break
         elif dataset == "google_workspace.token":
-            token_doc = _at(event, "google_workspace", "token")
+            token_doc = get_in(event, "google_workspace", "token")
             client_doc = token_doc.get("client") if isinstance(token_doc, dict) else None
             doc_client = client_doc.get("id") if isinstance(client_doc, dict) else None
             client = client or doc_client
@@ -244,7 +244,7 @@ class AppEnricher:
             return False
         if client_id.startswith("okta."):
             return True
-        props = _at(event, "azure", "signinlogs", "properties")
+        props = get_in(event, "azure", "signinlogs", "properties")
         return isinstance(props, dict) and props.get("app_owner_tenant_id") in MICROSOFT_TENANTS
 
     # -- findings -----------------------------------------------------------------------------------
@@ -293,15 +293,6 @@ class AppEnricher:
                               f"{', '.join(writes[:10])}.")
 
 
-def _at(d: Any, *keys: str) -> Any:
-    """`get(d, "a.b.c")` with the path already split."""
-    for k in keys:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(k)
-        if d is None:
-            return None
-    return d
 
 
 def _label(info: dict[str, Any]) -> str:

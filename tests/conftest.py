@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 import tokentrail  # noqa: F401 - first, so that TOKENTRAIL_PURE_PYTHON=1 applies to every later import
+from tokentrail.compiled import OURS, SOURCES
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = frozenset({"tokentrail", "collectors", "enrichers", "sinks", "schemas"})
 # TOKENTRAIL_PURE_PYTHON=1: the suite runs the .py sources even where compiled modules sit beside
 # them (tokentrail/__init__.py installs the finder), as on a machine without a C compiler.
 
@@ -16,8 +16,6 @@ OURS = frozenset({"tokentrail", "collectors", "enrichers", "sinks", "schemas"})
 def _stale_compiled() -> list[str]:
     """What an edit since the last build left behind: sources newer than the compiled library, and
     compiled stubs of modules no longer in tokentrail/compiled.py."""
-    from tokentrail.compiled import SOURCES
-
     stubs = [so for top in sorted(OURS) for so in (ROOT / top).glob("**/*.so")]
     libs = list(ROOT.glob("*__mypyc.*so"))  # mypyc puts the code of all modules in one library
     if not stubs:

@@ -187,15 +187,22 @@ def obj(d: dict[str, Any], key: str) -> dict[str, Any]:
     return v if isinstance(v, dict) else {}
 
 
-def get(d: Any, path: str, default: Any = None) -> Any:
-    """Read `a.b.c` from nested dicts; `default` when any step is missing or not a dict."""
-    for k in path.split("."):
+def get_in(d: Any, *keys: str) -> Any:
+    """`get(d, "a.b.c")` with the path already split (no split per call on hot paths); None when
+    any step is missing or not a dict."""
+    for k in keys:
         if not isinstance(d, dict):
-            return default
+            return None
         d = d.get(k)
         if d is None:
-            return default
+            return None
     return d
+
+
+def get(d: Any, path: str, default: Any = None) -> Any:
+    """Read `a.b.c` from nested dicts; `default` when any step is missing or not a dict."""
+    v = get_in(d, *path.split("."))
+    return default if v is None else v
 
 
 def add_related(event: dict, kind: str, *values: Any) -> None:

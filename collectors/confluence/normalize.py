@@ -20,6 +20,7 @@ from tokentrail.event import (
     drop_empty,
     format_ts,
     from_epoch_nanos,
+    get_in,
     new_event,
     put,
     stable_id,
@@ -54,8 +55,8 @@ def normalize(record: dict[str, Any]) -> list[dict[str, Any]]:
     event["event"]["type"] = list(choice.type)
     event["event"]["outcome"] = choice.outcome
     _user_fields(event, audit, cloud)
-    add_related(event, "user", _get(event, "user", "name"), _get(event, "user", "target", "name"),
-                _get(event, "user", "changes", "name"))
+    add_related(event, "user", get_in(event, "user", "name"), get_in(event, "user", "target", "name"),
+                get_in(event, "user", "changes", "name"))
     return [event]
 
 
@@ -261,9 +262,3 @@ def _str(value: Any) -> str | None:
     return str(value)
 
 
-def _get(event: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(event, dict):
-            return None
-        event = event.get(key)
-    return event
