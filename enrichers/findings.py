@@ -21,11 +21,11 @@ import orjson
 from tokentrail.event import stable_id
 
 DATASET = "tokentrail.findings"
-SEVERITIES = ("low", "medium", "high", "critical")
+SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 # ECS event.severity is a number; these are the risk scores Elastic's detection rules use per level.
 RISK_SCORE = {"low": 21, "medium": 47, "high": 73, "critical": 99}
 # Event fields copied onto the alert document so it reads on its own in the SIEM.
-_CONTEXT_KEYS = ("user", "source", "client", "related", "url", "http", "user_agent", "service")
+_CONTEXT_KEYS: tuple[str, ...] = ("user", "source", "client", "related", "url", "http", "user_agent", "service")
 
 
 @dataclass(frozen=True)

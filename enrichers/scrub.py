@@ -22,7 +22,7 @@ _SECRET_KEY_EXACT = frozenset(
      "setcookie", "assertion", "clientassertion", "code", "credentials",
      "credential", "privatekey", "hectoken", "xapikey", "xauthtoken"}
 )
-_SECRET_KEY_SUFFIX = (
+_SECRET_KEY_SUFFIX: tuple[str, ...] = (
     "password", "passwd", "secret", "apikey", "accesstoken", "refreshtoken", "idtoken",
     "sessiontoken", "authtoken", "bearertoken", "apitoken", "privatekey", "passphrase",
     "clientassertion", "securitytoken", "oauthtoken", "csrftoken", "samlresponse",
@@ -140,7 +140,7 @@ def is_secret_key(key: str) -> bool:
     return k in _SECRET_KEY_EXACT or k.endswith(_SECRET_KEY_SUFFIX) or k.endswith("authorization")
 
 
-_TOKEN_PARAMS = ("access_token", "refresh_token", "id_token", "token", "jwt")
+_TOKEN_PARAMS: tuple[str, ...] = ("access_token", "refresh_token", "id_token", "token", "jwt")
 # Fields named like secrets that Tokentrail itself writes: a finding's `code` (token.alg_none...) is
 # not an OAuth authorization code. Exact paths (an alert document rides in the event's `_extra`).
 _OWN_FIELDS = frozenset({"tokentrail.findings.code", "tokentrail.finding.code", "_extra.tokentrail.finding.code"})

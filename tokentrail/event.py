@@ -34,13 +34,44 @@ def format_ts(dt: datetime) -> str:
     """RFC 3339 in UTC with `Z`, milliseconds unless the value carries finer precision."""
     if dt.tzinfo is not UTC:
         dt = dt.astimezone(UTC)
-    us = dt.microsecond
-    frac = f"{us // 1000:03d}Z" if us % 1000 == 0 else f"{us:06d}Z"
     if dt.year < 1000:  # strftime does not pad such years; keep its output
-        return f"{dt.strftime('%Y-%m-%dT%H:%M:%S')}.{frac}"
-    # An f-string is several times faster than strftime, and this runs for every event.
-    return (f"{dt.year}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
-            f"{frac}")
+        return f"{dt.strftime('%Y-%m-%dT%H:%M:%S')}{_fraction(dt.microsecond)}"
+    # Table lookups, not format specs: this runs for every event, and `:02d` costs a call each.
+    return (f"{dt.year}-{_D2[dt.month]}-{_D2[dt.day]}T{_D2[dt.hour]}:{_D2[dt.minute]}:{_D2[dt.second]}"
+            f"{_fraction(dt.microsecond)}")
+
+
+_D2 = tuple(f"{i:02d}" for i in range(100))
+_D3 = tuple(f"{i:03d}" for i in range(1000))
+# The last microsecond `ts` accepts (years 1970 to 2200, as parse_ts checks), from the epoch.
+_MAX_US = (datetime(2201, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
+# Epoch second -> `YYYY-MM-DDTHH:MM:SS`. Logs arrive in time order, so seconds repeat record after
+# record; bounded, and cleared whole when full (a plain dict: safe to share between threads).
+_SECONDS: dict[int, str] = {}
+
+
+def _fraction(us: int) -> str:
+    """`.mmmZ`, or `.uuuuuuZ` when the microseconds are not whole milliseconds."""
+    ms, rest = divmod(us, 1000)
+    return f".{_D3[ms]}Z" if rest == 0 else f".{_D3[ms]}{_D3[rest]}Z"
+
+
+def second_text(second: int) -> str:
+    """`YYYY-MM-DDTHH:MM:SS` (UTC) of an epoch second from 1970 to 2200."""
+    text = _SECONDS.get(second)
+    if text is None:
+        dt = EPOCH + timedelta(seconds=second)
+        text = f"{dt.year}-{_D2[dt.month]}-{_D2[dt.day]}T{_D2[dt.hour]}:{_D2[dt.minute]}:{_D2[dt.second]}"
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        _SECONDS[second] = text
+    return text
+
+
+def format_epoch_us(total: int) -> str:
+    """`format_ts` of microseconds since the epoch (0 to `_MAX_US`), with integers only."""
+    second, us = divmod(total, 1_000_000)
+    return second_text(second) + _fraction(us)
 
 
 def from_epoch(value: float | int, unit: str = "auto") -> datetime:
@@ -67,6 +98,15 @@ def from_epoch_nanos(seconds: int, nanos: int) -> datetime:
     if not 0 <= nanos < 1_000_000_000:
         raise RecordError(f"timestamp nano out of range: {nanos}")
     return EPOCH + timedelta(seconds=int(seconds), microseconds=int(nanos) // 1000)
+
+
+def ts_epoch_nanos(seconds: int, nanos: int) -> str | None:
+    """`format_ts(from_epoch_nanos(seconds, nanos))` with integers only; None when the year is not
+    1970 to 2200. Raises RecordError for a nano part out of range, as `from_epoch_nanos` does."""
+    if not 0 <= nanos < 1_000_000_000:
+        raise RecordError(f"timestamp nano out of range: {nanos}")
+    total = seconds * 1_000_000 + nanos // 1000
+    return format_epoch_us(total) if 0 <= total < _MAX_US else None
 
 
 @lru_cache(maxsize=4096)
@@ -100,7 +140,7 @@ def parse_ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> dat
     if isinstance(value, bool) or value is None:
         raise RecordError(f"no usable {field}")
     try:
-        if isinstance(value, int | float):
+        if isinstance(value, (int, float)):
             dt = from_epoch(value, unit)
         elif isinstance(value, str):
             dt = _parse_text(value)
@@ -110,7 +150,7 @@ def parse_ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> dat
             raise ValueError("out of range")
         return dt
     except (ValueError, OverflowError, OSError) as exc:
-        shown = value if isinstance(value, int | float) else str(value)[:40]
+        shown = value if isinstance(value, (int, float)) else str(value)[:40]
         raise RecordError(f"unusable {field}: {shown!r} ({exc})") from None
 
 
@@ -120,7 +160,28 @@ def ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> str:
         fast = _ts_rfc3339_z(value)
         if fast is not None:
             return fast
+    elif type(value) is int:
+        fast = _ts_int(value, unit)
+        if fast is not None:
+            return fast
     return format_ts(parse_ts(value, field=field, unit=unit))
+
+
+def _ts_int(value: int, unit: str) -> str | None:
+    """`ts` of an integer epoch (as `from_epoch` reads it) with integers only; None (the general
+    path, which words the error) when the year is not 1970 to 2200 or the unit is unknown."""
+    if unit == "auto":
+        a = abs(value)
+        unit = "s" if a < _MS_THRESHOLD else "ms" if a < _US_THRESHOLD else "us"
+    if unit == "s":
+        total = value * 1_000_000
+    elif unit == "ms":
+        total = value * 1000
+    elif unit == "us":
+        total = value
+    else:
+        return None
+    return format_epoch_us(total) if 0 <= total < _MAX_US else None
 
 
 def _ts_rfc3339_z(text: str) -> str | None:
@@ -133,21 +194,31 @@ def _ts_rfc3339_z(text: str) -> str | None:
     m = _RFC3339_Z.match(text)
     if m is None:
         return None
-    try:
-        # The regex fixed the shape; this validates the values (day of month, 24:00...).
-        year = datetime.fromisoformat(text[:19]).year
-    except ValueError:
-        return None
-    if not 1970 <= year <= 2200:
+    head = text[:19]
+    valid = _VALID_HEADS.get(head)
+    if valid is None:
+        try:
+            # The regex fixed the shape; this validates the values (day of month, 24:00...).
+            year = datetime.fromisoformat(head).year
+            valid = 1970 <= year <= 2200
+        except ValueError:
+            valid = False
+        if len(_VALID_HEADS) >= 4096:
+            _VALID_HEADS.clear()
+        _VALID_HEADS[head] = valid
+    if not valid:
         return None
     frac, zone = m.group(7, 8)
     if frac is None:
-        return f"{text[:19]}.000Z"
+        return head + ".000Z"
     if len(frac) == 3:
-        return text if zone == "Z" else f"{text[:19]}.{frac}Z"
+        return text if zone == "Z" else f"{head}.{frac}Z"
     us = int(frac[:6].ljust(6, "0"))  # microseconds, finer digits cut as the general path does
-    tail = f"{us // 1000:03d}Z" if us % 1000 == 0 else f"{us:06d}Z"
-    return f"{text[:19]}.{tail}"
+    return head + _fraction(us)
+
+
+# `YYYY-MM-DDTHH:MM:SS` -> whether it is a real time from 1970 to 2200 (bounded like _SECONDS).
+_VALID_HEADS: dict[str, bool] = {}
 
 
 def stable_id(*parts: Any) -> str:
@@ -168,9 +239,17 @@ def _split_path(path: str) -> tuple[tuple[str, ...], str]:
     return split
 
 
+def is_empty(value: Any) -> bool:
+    """None, "" or an empty array or object: what the mappings leave out. (Type checks, not
+    `value == []`: compiled, each such comparison builds the empty list or dict it compares with.)"""
+    if value is None:
+        return True
+    return not value if isinstance(value, (str, list, dict)) else False
+
+
 def put(d: dict, path: str, value: Any) -> None:
     """Set `a.b.c` in nested dicts, skipping None, empty strings and empty containers."""
-    if value is None or value == "" or value == [] or value == {}:
+    if is_empty(value):
         return
     parents, last = _PATHS.get(path) or _split_path(path)
     for k in parents:
@@ -280,7 +359,7 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
     return obj
 
 
-_CONTAINERS = (dict, list)
+_CONTAINERS: tuple[type, ...] = (dict, list)
 _SNAKE: dict[Any, str] = {}
 
 
@@ -325,7 +404,7 @@ def _snake_keys(obj: Any, drop_empty: bool, null_strings: bool) -> Any:
         out = {}
         for k, v in obj.items():
             v = _snake_keys(v, drop_empty, null_strings)
-            if drop_empty and (v is None or v == "" or v == [] or v == {}):
+            if drop_empty and is_empty(v):
                 continue
             if null_strings and v == "null":
                 continue
@@ -334,7 +413,7 @@ def _snake_keys(obj: Any, drop_empty: bool, null_strings: bool) -> Any:
     if isinstance(obj, list):
         items = [_snake_keys(v, drop_empty, null_strings) for v in obj]
         if drop_empty:
-            items = [v for v in items if not (v is None or v == "" or v == [] or v == {})]
+            items = [v for v in items if not is_empty(v)]
         return items
     return obj
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,7 +17,7 @@ from enrichers import Chain
 from enrichers.scrub import Scrubber, has_secret_hint, scrub_text
 from tokentrail.clock import Clock
 from tokentrail.errors import DropEvent, RecordError
-from tokentrail.event import format_ts
+from tokentrail.event import format_epoch_us, format_ts
 
 DEFAULT_MAX_RECORD_BYTES = 1 << 20
 _FINAL_SCRUB = Scrubber(collect=False)
@@ -49,7 +48,7 @@ def dlq_record(
     max_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> dict[str, Any]:
     """A DLQ record per interfaces.md: the original with secrets scrubbed, and why it failed."""
-    if isinstance(original, bytes | bytearray):
+    if isinstance(original, (bytes, bytearray)):
         text = bytes(original[:max_bytes]).decode("utf-8", "replace")
         size = len(original)
     elif isinstance(original, str):
@@ -83,9 +82,6 @@ class Processor:
         # HEC passthrough (sinks/splunk_hec): the scrubbed raw record rides in the first event's
         # `event.original`; "" marks the record's other events. Off unless such a sink is configured.
         self.keep_original = keep_original
-        # `_ingested`: the whole second last formatted and its text up to the fraction, one tuple so
-        # that threads sharing this processor never pair a second with another second's text.
-        self._second: tuple[Any, str] = (None, "")
 
     def dead_letter(self, raw: Raw, stage: str, reason: str, original: Any = None) -> dict[str, Any]:
         return dlq_record(
@@ -131,24 +127,11 @@ class Processor:
         return result
 
     def _ingested(self) -> str:
-        """`format_ts(self.clock.now())`, formatting the date and time once per second."""
+        """`format_ts(self.clock.now())`; from the system clock's nanoseconds when it is that clock."""
         if type(self.clock) is Clock:
-            # The system clock itself: its nanoseconds, floored to microseconds as datetime.now does.
-            second, us = divmod(time.time_ns() // 1000, 1_000_000)
-            cached = self._second
-            if cached[0] != second:
-                cached = self._second = (second, format_ts(datetime.fromtimestamp(second, UTC))[:-4])
-        else:
-            now = self.clock.now()
-            if now.tzinfo is not UTC:
-                now = now.astimezone(UTC)
-            stamp = (now.second, now.minute, now.hour, now.day, now.month, now.year)  # cheaper than replace()
-            us = now.microsecond
-            cached = self._second
-            if cached[0] != stamp:
-                text = format_ts(now)
-                cached = self._second = (stamp, text[:text.rindex(".") + 1])  # up to the fraction
-        return f"{cached[1]}{us // 1000:03d}Z" if us % 1000 == 0 else f"{cached[1]}{us:06d}Z"
+            # Floored to microseconds as datetime.now does; integers and a per-second cache only.
+            return format_epoch_us(time.time_ns() // 1000)
+        return format_ts(self.clock.now())
 
     def encode(self, event: dict[str, Any], clean: bool = False, option: int = 0) -> bytes:
         """The event as JSON, after a last scan of the exact bytes that leave: the final safety net.

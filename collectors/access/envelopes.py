@@ -18,7 +18,7 @@ from collectors._source import Record, unwrap_envelope
 from collectors.access.formats import detect, fold_keys
 from tokentrail.errors import RecordError
 
-WRAPPER_KEYS = ("log", "message")
+WRAPPER_KEYS: tuple[str, ...] = ("log", "message")
 
 
 def _open_wrapper(record: Record) -> Record:

@@ -125,7 +125,7 @@ _NGINX_LOCAL = re.compile(r"^(\d{1,2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d
 _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 _METHOD = re.compile(r"^[A-Za-z][A-Za-z_-]{0,31}$")
-_MISSING = ("", "-")
+_MISSING: tuple[str, ...] = ("", "-")
 
 
 @dataclass(slots=True)
@@ -159,7 +159,7 @@ def _folded_key(name: str) -> str:
 
 
 def _present(value: Any) -> bool:
-    if value is None or isinstance(value, dict | list) and not value:
+    if value is None or isinstance(value, (dict, list)) and not value:
         return False
     return not (isinstance(value, str) and value.strip() in _MISSING)
 

@@ -13,7 +13,17 @@ from typing import Any
 
 from collectors.atlassian._categories import categorize, outcome
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, new_event, obj, put, snake_keys, split_email, stable_id, ts
+from tokentrail.event import (
+    add_related,
+    is_empty,
+    new_event,
+    obj,
+    put,
+    snake_keys,
+    split_email,
+    stable_id,
+    ts,
+)
 
 DATASET = "atlassian.org_audit"
 NS = "atlassian.org_audit"
@@ -115,7 +125,7 @@ def _put_person(ev: dict, prefix: str, who: dict) -> None:
 
 def _kept(value: Any) -> bool:
     """What `put` keeps: not None, "" or an empty container."""
-    return not (value is None or value == "" or value == [] or value == {})
+    return not is_empty(value)
 
 
 @lru_cache(maxsize=4096)

@@ -16,7 +16,7 @@ class Category(NamedTuple):
 
 
 _K = "audit.logging.summary."
-_IAM_CONF = ("iam", "configuration")
+_IAM_CONF: tuple[str, ...] = ("iam", "configuration")
 # (i18n key, English spellings, categorisation). Rows from Elastic's atlassian_confluence pipeline, plus
 # the English spellings of its i18n-only rows and `space.permission.removed` (the pair of `added`).
 # Permission rows keep the `admin` type of Elastic's test fixtures (a valid iam type); rows that are
@@ -67,7 +67,7 @@ _FALLBACK_BY_AREA = {
     "audit.logging.category.permissions": _IAM_CONF,
     "permissions": _IAM_CONF,
 }
-FALLBACK_CATEGORY = ("configuration",)
+FALLBACK_CATEGORY: tuple[str, ...] = ("configuration",)
 
 
 def categorise(action: str, english: str | None, area_keys: list[str | None]) -> Category:

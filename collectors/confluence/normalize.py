@@ -18,13 +18,13 @@ from tokentrail.errors import RecordError
 from tokentrail.event import (
     add_related,
     drop_empty,
-    format_ts,
-    from_epoch_nanos,
     get_in,
+    is_empty,
     new_event,
     put,
     stable_id,
     ts,
+    ts_epoch_nanos,
 )
 
 DATASET = "atlassian_confluence.audit"
@@ -73,7 +73,7 @@ def _base(timestamp: str, action: Any) -> dict[str, Any]:
 def _cloud(record: dict[str, Any]) -> dict[str, Any]:
     """Cloud `GET /wiki/rest/api/audit` record (cloud.yml)."""
     created = record.get("creationDate")
-    unit = "ms" if isinstance(created, int | float) and not isinstance(created, bool) else "auto"
+    unit = "ms" if isinstance(created, (int, float)) and not isinstance(created, bool) else "auto"
     event = _base(ts(created, field="creationDate", unit=unit), record.get("summary"))
     author = _dict(record.get("author"))
     # The system author is {"displayName": "System"} without accountId; "publicName" is often
@@ -150,12 +150,12 @@ def _dc_timestamp(value: Any) -> str:
         try:
             if isinstance(seconds, bool) or isinstance(nanos, bool):
                 raise ValueError("boolean")
-            dt = from_epoch_nanos(int(seconds), int(nanos or 0))
+            text = ts_epoch_nanos(int(seconds), int(nanos or 0))
         except (TypeError, ValueError, OverflowError):
             raise RecordError("unusable timestamp: epochSecond/nano are not integers") from None
-        if not 1970 <= dt.year <= 2200:
+        if text is None:
             raise RecordError(f"unusable timestamp: epochSecond {seconds} out of range")
-        return format_ts(dt)
+        return text
     return ts(value, field="timestamp")
 
 
@@ -245,7 +245,7 @@ def _user_fields(event: dict[str, Any], audit: dict[str, Any], cloud: bool) -> N
 
 def _kept(pairs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
     """The pairs `put` would keep (not None, "" or empty), as one object: cheaper than a put each."""
-    return {k: v for k, v in pairs if not (v is None or v == "" or v == [] or v == {})}
+    return {k: v for k, v in pairs if not is_empty(v)}
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -257,7 +257,7 @@ def _list(value: Any) -> list[Any]:
 
 
 def _str(value: Any) -> str | None:
-    if value is None or value == "" or isinstance(value, bool | dict | list):
+    if value is None or value == "" or isinstance(value, (bool, dict, list)):
         return None
     return str(value)
 

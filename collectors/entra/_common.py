@@ -71,7 +71,7 @@ def timestamps(primary: Any, fallback: Any, primary_name: str, fallback_name: st
     return timestamp(None, fallback, primary_name, fallback_name), None
 
 
-_ENVELOPE_TEXT = (
+_ENVELOPE_TEXT: tuple[tuple[str, str], ...] = (
     ("operationName", "operation_name"), ("operationVersion", "operation_version"),
     ("resultType", "result_type"), ("resultSignature", "result_signature"),
     ("resultDescription", "result_description"), ("identity", "identity"),
@@ -144,7 +144,7 @@ def text(value: Any) -> str | None:
     """A scalar as a string (Azure sends `resultType` and `Level` as string or number); None else."""
     if type(value) is str:  # the common case first: this runs a dozen times per record
         return value.strip() or None
-    if value is None or isinstance(value, dict | list):
+    if value is None or isinstance(value, (dict, list)):
         return None
     if isinstance(value, bool):
         return str(value).lower()

@@ -24,7 +24,7 @@ AUDITLOGS = "azure.auditlogs"
 # Event Hub categories we map. Any category ending in "SignInLogs" is a sign-in (ADFSSignInLogs too,
 # as Elastic's pipeline accepts it); other Entra categories (RiskyUsers, ProvisioningLogs,
 # MicrosoftGraphActivityLogs...) have other schemas and go to the DLQ with their name.
-SIGNIN_CATEGORIES = (
+SIGNIN_CATEGORIES: tuple[str, ...] = (
     "SignInLogs", "NonInteractiveUserSignInLogs", "ServicePrincipalSignInLogs", "ManagedIdentitySignInLogs",
 )
 AUDIT_CATEGORY = "AuditLogs"
@@ -38,8 +38,8 @@ EVENT_TYPE_CATEGORY = {
 }
 
 # Fields that only a directoryAudit (resp. a signIn) resource carries.
-_AUDIT_MARKERS = ("activityDisplayName", "activityDateTime", "initiatedBy", "targetResources", "loggedByService")
-_SIGNIN_MARKERS = (
+_AUDIT_MARKERS: tuple[str, ...] = ("activityDisplayName", "activityDateTime", "initiatedBy", "targetResources", "loggedByService")
+_SIGNIN_MARKERS: tuple[str, ...] = (
     "createdDateTime", "appId", "status", "userPrincipalName", "signInEventTypes", "servicePrincipalId",
     "uniqueTokenIdentifier", "clientAppUsed",
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 from collectors.google.params import params_to_dict, to_int
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, new_event, obj, put, split_email, stable_id, ts
+from tokentrail.event import add_related, is_empty, new_event, obj, put, split_email, stable_id, ts
 
 DATASETS = {"login": "google_workspace.login", "token": "google_workspace.token"}
 
@@ -161,7 +161,7 @@ def _workspace(record: dict, actor: dict, qualifier: str | None, event_type: Any
 
 def _present(value: Any) -> bool:
     """What `put` keeps: not None, "" or an empty container."""
-    return not (value is None or value == "" or value == [] or value == {})
+    return not is_empty(value)
 
 
 def _sub(d: dict[str, Any], key: str) -> dict[str, Any]:
@@ -250,6 +250,6 @@ def _is_ip(text: str) -> bool:
 
 
 def _str(value: Any) -> str | None:
-    if value is None or value == "" or isinstance(value, dict | list):
+    if value is None or value == "" or isinstance(value, (dict, list)):
         return None
     return str(value)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tokentrail.event import is_empty
+
 
 def to_int(value: Any) -> Any:
     """An int64 that may come as a JSON string; anything unparseable is returned unchanged."""
@@ -95,7 +97,7 @@ def params_to_dict(parameters: Any) -> dict[str, Any]:
         if not isinstance(name, str) or not name:
             continue
         v = param_value(p)
-        if v is None or v == "" or v == [] or v == {}:
+        if is_empty(v):
             continue
         out[name] = v
     return out

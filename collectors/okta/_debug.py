@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from tokentrail.event import snake
+from tokentrail.event import is_empty, snake
 
 # A key in a Java map: no '=', ',', braces; it may hold spaces and dashes ("New Geo-Location").
 _KEY_AHEAD = re.compile(r"\s*[^\s=,{}][^=,{}]*=")
@@ -38,7 +38,7 @@ TYPED_KEYS = {
     "url": "url",
 }
 SCOPE_KEYS = {"grantedScopes": "granted_scopes", "requestedScopes": "requested_scopes"}
-_SCALARS = (int, float, bool)
+_SCALARS: tuple[type, ...] = (int, float, bool)
 
 
 def parse_java_map(text: str) -> dict[str, Any] | None:
@@ -91,7 +91,7 @@ def clean(obj: Any) -> Any:
 
 
 def _empty(v: Any) -> bool:
-    return v is None or v == "" or v == "null" or v == [] or v == {}
+    return is_empty(v) or v == "null"
 
 
 def present(v: Any) -> Any:
@@ -102,7 +102,7 @@ def present(v: Any) -> Any:
     """
     if type(v) is str:
         return None if v == "" or v == "null" else v
-    if isinstance(v, dict | list):
+    if isinstance(v, (dict, list)):
         return clean(v) or None
     return v
 
@@ -134,7 +134,7 @@ def decode_value(value: Any) -> Any:
     if not isinstance(value, str) or not value.startswith(("{", "[")):
         return value
     parsed = parse_json_string(value) if _may_be_json(value) else value
-    if isinstance(parsed, dict | list):
+    if isinstance(parsed, (dict, list)):
         return clean(parsed) or None  # "{}" / "[]" say nothing: dropped like any empty value
     if len(value) > 1024:  # too big to keep in the cache
         return _java_map_value(value)

@@ -30,7 +30,7 @@ USER_ACTOR_TYPES = frozenset({"user"})
 CLIENT_ACTOR_TYPES = frozenset({"publicclientapp", "confidentialclientapp", "client"})
 
 _OUTCOMES = {"SUCCESS": "success", "ALLOW": "success", "FAILURE": "failure", "DENY": "failure"}
-_AUTH_CONTEXT = (
+_AUTH_CONTEXT: tuple[tuple[str, str], ...] = (
     ("authenticationProvider", "authentication_provider"),
     ("authenticationStep", "authentication_step"),
     ("credentialProvider", "credential_provider"),
@@ -39,8 +39,16 @@ _AUTH_CONTEXT = (
     ("interface", "interface"),
     ("rootSessionId", "root_session_id"),
 )
-_TARGET_KEYS = (("id", "id"), ("type", "type"), ("alternateId", "alternate_id"), ("displayName", "display_name"))
-_TARGET_ITEM_KEYS = (*_TARGET_KEYS, ("detailEntry", "detail_entry"), ("changeDetails", "change_details"))
+_TARGET_KEYS: tuple[tuple[str, str], ...] = (("id", "id"), ("type", "type"), ("alternateId", "alternate_id"), ("displayName", "display_name"))
+_TARGET_ITEM_KEYS: tuple[tuple[str, str], ...] = (*_TARGET_KEYS, ("detailEntry", "detail_entry"), ("changeDetails", "change_details"))
+# Module constants, not literals at the call (see tokentrail/compiled.py: literals are built per call).
+_RECORD_KEYS: tuple[tuple[str, str], ...] = (("version", "version"), ("severity", "severity"), ("displayMessage", "display_message"))
+_RESULT_KEYS: tuple[tuple[str, str], ...] = (("result", "result"), ("reason", "reason"))
+_CLIENT_KEYS: tuple[tuple[str, str], ...] = (("id", "id"), ("device", "device"), ("zone", "zone"))
+_ID_TYPE_KEYS: tuple[tuple[str, str], ...] = (("id", "id"), ("type", "type"))
+_SECURITY_KEPT: tuple[str, ...] = ("isp", "domain", "is_proxy")
+_USER: tuple[str, ...] = ("user",)
+_USER_TARGET: tuple[str, ...] = ("user", "target")
 
 
 def _pick(src: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -53,7 +61,7 @@ def _pick(src: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, A
         if type(v) is str:  # `present` inlined: most fields of a record are read here
             if v == "" or v == "null":
                 continue
-        elif isinstance(v, dict | list):
+        elif isinstance(v, (dict, list)):
             v = clean(v)
             if not v:
                 continue
@@ -110,9 +118,8 @@ def normalize(record: dict[str, Any]) -> list[dict[str, Any]]:
 
     okta: dict[str, Any] = {} if uuid is None else {"uuid": uuid}
     okta["event_type"] = event_type
-    okta.update(_pick(record, (("version", "version"), ("severity", "severity"),
-                               ("displayMessage", "display_message"))))
-    result_out = _pick(result_obj, (("result", "result"), ("reason", "reason")))
+    okta.update(_pick(record, _RECORD_KEYS))
+    result_out = _pick(result_obj, _RESULT_KEYS)
     if result_out:
         okta["outcome"] = result_out
     severity = okta.get("severity")
@@ -140,7 +147,7 @@ def _actor(ev: dict, okta: dict, actor: dict) -> None:
         okta["client"] = {"id": fields["id"]}
     if kind not in USER_ACTOR_TYPES:
         return
-    _put_person(ev, ("user",), fields)
+    _put_person(ev, _USER, fields)
 
 
 def _put_person(ev: dict, path: tuple[str, ...], fields: dict) -> None:
@@ -153,10 +160,17 @@ def _put_person(ev: dict, path: tuple[str, ...], fields: dict) -> None:
     email = alternate if domain else None
     full_name = fields.get("display_name")
     out = {}
-    for key, value in (("id", fields.get("id")), ("name", name), ("domain", domain), ("email", email),
-                       ("full_name", full_name)):
-        if value is not None:
-            out[key] = value
+    user_id = fields.get("id")
+    if user_id is not None:
+        out["id"] = user_id
+    if name is not None:
+        out["name"] = name
+    if domain is not None:
+        out["domain"] = domain
+    if email is not None:
+        out["email"] = email
+    if full_name is not None:
+        out["full_name"] = full_name
     if out:
         into = ev
         for key in path:
@@ -195,10 +209,10 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, _NUMBERS) and not isinstance(v, bool)
 
 
-_NUMBERS = (int, float)
-_GEO_KEYS = (("city", "city_name"), ("state", "region_name"), ("country", "country_name"))
-_AGENT_KEYS = (("browser", "browser"), ("os", "os"), ("rawUserAgent", "raw_user_agent"))
-_SECURITY_KEYS = (("asNumber", "number"), ("asOrg", "org"), ("isp", "isp"), ("domain", "domain"),
+_NUMBERS: tuple[type, ...] = (int, float)
+_GEO_KEYS: tuple[tuple[str, str], ...] = (("city", "city_name"), ("state", "region_name"), ("country", "country_name"))
+_AGENT_KEYS: tuple[tuple[str, str], ...] = (("browser", "browser"), ("os", "os"), ("rawUserAgent", "raw_user_agent"))
+_SECURITY_KEYS: tuple[tuple[str, str], ...] = (("asNumber", "number"), ("asOrg", "org"), ("isp", "isp"), ("domain", "domain"),
                   ("isProxy", "is_proxy"))
 
 
@@ -215,7 +229,7 @@ def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
     """Client address, agent and geolocation, security context. ECS `client` and `source` do not
     exist yet: they are built here and attached once not empty."""
     out = okta.get("client") or {}  # may hold the client-app actor's id, which client.id overrides
-    out.update(_pick(client, (("id", "id"), ("device", "device"), ("zone", "zone"))))
+    out.update(_pick(client, _CLIENT_KEYS))
     ecs_client: dict[str, Any] = {}
     ecs_source: dict[str, Any] = {}
     raw_ip = present(client.get("ipAddress"))
@@ -255,7 +269,7 @@ def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
         if number is not None:
             _sub(ecs_source, "as")["number"] = number
         _attach(ev, ecs_client, ecs_source)
-    for key in ("isp", "domain", "is_proxy"):
+    for key in _SECURITY_KEPT:
         if key in fields:
             sec[key] = fields[key]
     if sec:
@@ -303,7 +317,7 @@ def _targets(ev: dict, okta: dict, targets: Any) -> None:
     if kept:
         okta["target"] = kept
     if user:
-        _put_person(ev, ("user", "target"), user)
+        _put_person(ev, _USER_TARGET, user)
     if group:
         put(ev, "user.target.group.id", group.get("id"))
         put(ev, "user.target.group.name", group.get("display_name"))
@@ -312,13 +326,13 @@ def _targets(ev: dict, okta: dict, targets: Any) -> None:
 def _contexts(ev: dict, okta: dict, rec: dict) -> None:
     auth = obj(rec, "authenticationContext")
     ctx = _pick(auth, _AUTH_CONTEXT)
-    issuer = _pick(obj(auth, "issuer"), (("id", "id"), ("type", "type")))
+    issuer = _pick(obj(auth, "issuer"), _ID_TYPE_KEYS)
     if issuer:
         ctx["issuer"] = issuer
     if ctx:
         okta["authentication_context"] = ctx
     tx = obj(rec, "transaction")
-    tx_out = _pick(tx, (("id", "id"), ("type", "type")))
+    tx_out = _pick(tx, _ID_TYPE_KEYS)
     token_id = present(obj(tx, "detail").get("requestApiTokenId"))
     if token_id is not None:
         tx_out["detail"] = {"request_api_token_id": token_id}

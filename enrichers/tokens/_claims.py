@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from tokentrail.event import format_ts, from_epoch
+from tokentrail.event import format_epoch_us
 
 MAX_TEXT = 256
 MAX_ITEMS = 100
@@ -29,7 +29,7 @@ MAX_ITEMS = 100
 MAX_EPOCH = 7_258_118_400
 _PART = re.compile(r"^[A-Za-z0-9_-]*$")
 _SCOPE_SPLIT = re.compile(r"[\s,]+")
-_ENTRA_HOSTS = ("https://sts.windows.net/", "https://login.microsoftonline.com/", "https://login.windows.net/")
+_ENTRA_HOSTS: tuple[str, ...] = ("https://sts.windows.net/", "https://login.microsoftonline.com/", "https://login.windows.net/")
 _GOOGLE_ISS = frozenset({"accounts.google.com", "https://accounts.google.com"})
 
 
@@ -73,7 +73,7 @@ def text(value: Any) -> str | None:
     """A claim as a bounded string (numbers as text), None when empty or not scalar."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         value = str(value)
     if not isinstance(value, str) or not value:
         return None
@@ -100,7 +100,7 @@ def scopes(value: Any) -> list[str]:
 
 def epoch(value: Any) -> float | None:
     """A NumericDate claim (seconds), None when missing, not a number or absurd."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if not 0 <= value < 1e11:
         return None
@@ -110,7 +110,7 @@ def epoch(value: Any) -> float | None:
 def when(seconds: float | None) -> str | None:
     if seconds is None or seconds >= MAX_EPOCH:
         return None
-    return format_ts(from_epoch(int(seconds), "s"))
+    return format_epoch_us(int(seconds) * 1_000_000)
 
 
 def is_entra(issuer: str | None) -> bool:

@@ -25,7 +25,7 @@ from tokentrail.errors import RecordError
 from tokentrail.event import get, parse_ts, ts
 
 _OKTA_TOKEN_TYPES = {"access_token": "access", "refresh_token": "refresh", "id_token": "id"}
-_ORDER = ("access", "refresh", "id")
+_ORDER: tuple[str, ...] = ("access", "refresh", "id")
 # Entra's clientCredentialType for an app signing in as itself.
 _APP_CREDENTIALS = frozenset({"clientsecret", "certificate", "clientassertion", "federatedidentitycredential",
                               "managedidentity"})

@@ -7,7 +7,6 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -20,7 +19,7 @@ from enrichers.tokens import _claims
 from enrichers.tokens._idp import DATASETS, Facts, facts
 from tokentrail.clock import Clock
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, format_ts, from_epoch, parse_ts
+from tokentrail.event import add_related, parse_ts, second_text
 from tokentrail.metrics import REGISTRY
 
 __all__ = ["TokenEnricher", "Verdict"]
@@ -34,8 +33,8 @@ _OPAQUE_SCHEMES = frozenset({"ssws", "token", "apikey", "api-key", "sharedaccess
 _TOKEN_KEYS = {"accesstoken": "access", "refreshtoken": "refresh", "idtoken": "id", "bearertoken": "access",
                "token": None, "oauthtoken": None, "authtoken": None, "apitoken": None, "jwt": None}
 _JWT = re.compile(r"^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
-_URL_PATHS = ("url.", "http.request.referrer")
-_UNTRUSTED_HEADERS = ("jku", "x5u", "jwk", "x5c")
+_URL_PATHS: tuple[str, ...] = ("url.", "http.request.referrer")
+_UNTRUSTED_HEADERS: tuple[str, ...] = ("jku", "x5u", "jwk", "x5c")
 _RANK = {"authorization": 0, "url": 2, "field": 3}
 _LOCATIONS = {"authorization": "authorization_header", "url": "url", "field": "field"}
 
@@ -240,7 +239,7 @@ class TokenEnricher:
 
     def _provider(self, event: dict[str, Any], provider: Facts) -> dict[str, Any]:
         # Drop None, "" and []; truthy values first: comparing a list with "" (or a str with []) is slow.
-        token = {k: v for k, v in provider.fields.items() if v or (v is not None and v != "" and v != [])}
+        token = {k: v for k, v in provider.fields.items() if v or not (v is None or v == "" or (isinstance(v, list) and not v))}
         if provider.related_ids:
             token["related_ids"] = provider.related_ids
         work: dict[str, Any] = {}
@@ -359,10 +358,9 @@ class TokenEnricher:
         return self.max_lifetime
 
 
-@lru_cache(maxsize=65536)
 def _second(epoch: float) -> str:
     """`YYYY-MM-DDTHH:MM:SS` of an epoch, as the first 19 characters of an RFC 3339 @timestamp."""
-    return format_ts(from_epoch(int(epoch), "s"))[:19]
+    return second_text(int(epoch))
 
 
 def _event_time(event: dict[str, Any]) -> float | None:
