@@ -34,11 +34,18 @@ class Source:
     sourcetypes: dict[str, str] = field(default_factory=dict)
 
 
-def unwrap_envelope(doc: Any, keys: tuple[str, ...]) -> Iterator[Record]:
+def unwrap_envelope(doc: Any, keys: tuple[str, ...]) -> Iterable[Record]:
     """Records from a single object, a JSON array, or an envelope `{key: [...]}` for any of `keys`.
 
-    An envelope whose list is empty yields nothing (an empty API page is not an error).
+    An envelope whose list is empty yields nothing (an empty API page is not an error). A single
+    record, the common case by far, comes back in a list: no generator to build and run for it.
     """
+    if isinstance(doc, dict) and not any(isinstance(doc.get(key), list) for key in keys):
+        return [doc]
+    return _unwrap(doc, keys)
+
+
+def _unwrap(doc: Any, keys: tuple[str, ...]) -> Iterator[Record]:
     if isinstance(doc, list):
         for i, item in enumerate(doc):
             if not isinstance(item, dict):

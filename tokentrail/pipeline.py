@@ -108,7 +108,8 @@ class Processor:
             result.dlq.append(self.dead_letter(raw, "normalize", f"malformed JSON: {exc}"))
             return result
         try:
-            records = list(source.unwrap(doc))
+            unwrapped = source.unwrap(doc)
+            records = unwrapped if type(unwrapped) is list else list(unwrapped)
         except RecordError as exc:
             result.dlq.append(self.dead_letter(raw, "normalize", exc.reason))
             return result

@@ -6,12 +6,14 @@ Empty pages (`results: []`, `entities: []`) yield nothing, as Elastic drops them
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from collectors._source import Record, unwrap_envelope
 
+_ENVELOPE_KEYS: tuple[str, ...] = ("results", "entities")
 
-def unwrap(doc: Any) -> Iterator[Record]:
+
+def unwrap(doc: Any) -> Iterable[Record]:
     """Records from a Cloud or Data Center REST page, one record, or an array."""
-    yield from unwrap_envelope(doc, ("results", "entities"))
+    return unwrap_envelope(doc, _ENVELOPE_KEYS)

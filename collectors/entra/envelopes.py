@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -18,6 +18,7 @@ import orjson
 from collectors._source import Record, unwrap_envelope
 from tokentrail.errors import RecordError
 
+_ENVELOPE_KEYS: tuple[str, ...] = ("records", "value")
 SIGNINLOGS = "azure.signinlogs"
 AUDITLOGS = "azure.auditlogs"
 
@@ -45,13 +46,13 @@ _SIGNIN_MARKERS: tuple[str, ...] = (
 )
 
 
-def unwrap(doc: Any) -> Iterator[Record]:
+def unwrap(doc: Any) -> Iterable[Record]:
     """Records from an Event Hub body, a Graph page, a JSON array or a single record."""
     if isinstance(doc, dict) and isinstance(doc.get("error"), dict) and "records" not in doc:
         # A Graph error body saved as if it were a page: say so instead of "unknown shape".
         code = doc["error"].get("code")
         raise RecordError(f"Graph error response, not a page of records (code {str(code)[:60]!r})")
-    yield from unwrap_envelope(doc, ("records", "value"))
+    return unwrap_envelope(doc, _ENVELOPE_KEYS)
 
 
 def properties_of(record: Record) -> dict[str, Any] | None:

@@ -6,16 +6,17 @@ An empty page from the API has no `items` key at all (`{"kind": "admin#reports#a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from collectors._source import Record, unwrap_envelope
 
+_ENVELOPE_KEYS: tuple[str, ...] = ("items",)
 PAGE_KIND = "admin#reports#activities"
 
 
-def unwrap(doc: Any) -> Iterator[Record]:
+def unwrap(doc: Any) -> Iterable[Record]:
     """Activities from an API page, a single activity or an array of either."""
     if isinstance(doc, dict) and doc.get("kind") == PAGE_KIND and not isinstance(doc.get("items"), list):
-        return
-    yield from unwrap_envelope(doc, ("items",))
+        return []
+    return unwrap_envelope(doc, _ENVELOPE_KEYS)

@@ -99,5 +99,5 @@ def _lines(f: BinaryIO | _Chain, pos: int, lineno: int, max_record: int) -> Iter
             return
         pos += n
         lineno += 1
-        if data.strip():
+        if data and not data.isspace():  # blank lines skipped, without a stripped copy
             yield Unit(data, lineno, pos, size, lineno, complete=n > size)
