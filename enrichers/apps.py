@@ -21,7 +21,7 @@ When `app.unregistered` fires (docs/tokens.md):
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Final
 
 from enrichers.config import AppConfig, TokensConfig
 from enrichers.findings import raise_finding
@@ -29,11 +29,11 @@ from enrichers.state import LocalState, SharedState
 from enrichers.tokens._idp import items_of
 from tokentrail.event import get, get_in
 
-LEARNED_TTL = 30 * 86400
+LEARNED_TTL: Final = 30 * 86400
 
 # Well-known Microsoft first-party application ids (Microsoft Learn, "Verify first-party Microsoft
 # applications in sign-in reports", and the ids Entra sign-in logs show for Microsoft's own clients).
-MICROSOFT_FIRST_PARTY: dict[str, str] = {
+MICROSOFT_FIRST_PARTY: Final[dict[str, str]] = {
     "00000002-0000-0000-c000-000000000000": "Windows Azure Active Directory",
     "00000002-0000-0ff1-ce00-000000000000": "Office 365 Exchange Online",
     "00000003-0000-0000-c000-000000000000": "Microsoft Graph",
@@ -72,17 +72,17 @@ MICROSOFT_FIRST_PARTY: dict[str, str] = {
     "19db86c3-b2b9-44cc-b339-36da233a3be2": "My Signins",
 }
 # Tenants Microsoft publishes its own applications from (`appOwnerTenantId` of first-party apps).
-MICROSOFT_TENANTS = frozenset({"f8cdef31-a31e-4b4a-93e4-5f571e91255a", "72f988bf-86f1-41af-91ab-2d7cd011db47"})
+MICROSOFT_TENANTS: Final = frozenset({"f8cdef31-a31e-4b4a-93e4-5f571e91255a", "72f988bf-86f1-41af-91ab-2d7cd011db47"})
 
 # Standard OpenID Connect scopes: identity, not access to data; never checked against allowed_scopes.
 # offline_access is governed by `refresh_tokens`, not by allowed_scopes.
-IMPLICIT_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "offline_access",
+IMPLICIT_SCOPES: Final = frozenset({"openid", "profile", "email", "address", "phone", "offline_access",
                              "https://www.googleapis.com/auth/userinfo.email",
                              "https://www.googleapis.com/auth/userinfo.profile"})
 
 # High-risk scopes from the research notes (Okta admin scopes, Microsoft Graph and Exchange write and
 # directory scopes, Google full-account scopes). Matched case-insensitively.
-DANGEROUS_SCOPES: tuple[str, ...] = (
+DANGEROUS_SCOPES: Final[tuple[str, ...]] = (
     "okta.users.manage", "okta.groups.manage", "okta.apps.manage", "okta.factors.manage",
     "okta.policies.manage", "okta.authorizationServers.manage", "okta.roles.manage", "okta.idps.manage",
     "okta.clients.manage", "okta.apiTokens.manage",
@@ -97,10 +97,10 @@ DANGEROUS_SCOPES: tuple[str, ...] = (
 
 # A scope that can change data: write/manage/delete/admin verbs (Atlassian `write:…`, Okta `….manage`,
 # Graph `….ReadWrite…`, `Mail.Send`), or a Google API scope without `readonly`.
-_WRITE = re.compile(r"(?i)(?:^|[^a-z])(?:write|manage|delete|create|update|admin|send|modify|fullcontrol|"
+_WRITE: Final = re.compile(r"(?i)(?:^|[^a-z])(?:write|manage|delete|create|update|admin|send|modify|fullcontrol|"
                     r"full_access)(?:[^a-z]|$)|readwrite")
-_GOOGLE_SCOPE = "https://www.googleapis.com/auth/"
-_GOOGLE_READ_ONLY = frozenset({"userinfo.email", "userinfo.profile", "openid"})
+_GOOGLE_SCOPE: Final = "https://www.googleapis.com/auth/"
+_GOOGLE_READ_ONLY: Final = frozenset({"userinfo.email", "userinfo.profile", "openid"})
 
 
 def is_write_scope(scope: str) -> bool:

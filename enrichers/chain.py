@@ -6,7 +6,7 @@ See the package docstring (enrichers/__init__.py) for what a plain event is and 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Final
 
 from tokentrail.errors import DropEvent, RecordError
 
@@ -86,7 +86,7 @@ class Chain:
 _Steps = list[tuple[str, Any]] | tuple[()]
 # (run, then, otherwise): run these steps; then, if the event is still plain, these; otherwise these.
 _Plan = tuple[_Steps, _Steps, _Steps]
-_UNPLANNED: Any = object()
+_UNPLANNED: Final[Any] = object()
 
 
 class _NotAnEvent(Exception):

@@ -13,13 +13,13 @@ with the addresses it came from; a use from an address not seen before raises `t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from enrichers.config import TokensConfig
 from enrichers.findings import raise_finding
 from enrichers.state import LocalState, SharedState
 
-MAX_IPS = 16
+MAX_IPS: Final = 16
 
 
 class Correlator:

@@ -14,18 +14,18 @@ token is worse than one it refused: those codes go one severity up and say so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from tokentrail.event import stable_id
 
-DATASET = "tokentrail.findings"
-SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+DATASET: Final = "tokentrail.findings"
+SEVERITIES: Final[tuple[str, ...]] = ("low", "medium", "high", "critical")
 # ECS event.severity is a number; these are the risk scores Elastic's detection rules use per level.
-RISK_SCORE = {"low": 21, "medium": 47, "high": 73, "critical": 99}
+RISK_SCORE: Final = {"low": 21, "medium": 47, "high": 73, "critical": 99}
 # Event fields copied onto the alert document so it reads on its own in the SIEM.
-_CONTEXT_KEYS: tuple[str, ...] = ("user", "source", "client", "related", "url", "http", "user_agent", "service")
+_CONTEXT_KEYS: Final[tuple[str, ...]] = ("user", "source", "client", "related", "url", "http", "user_agent", "service")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Rule:
     escalate_when_accepted: bool = False
 
 
-CATALOG: dict[str, Rule] = {
+CATALOG: Final[dict[str, Rule]] = {
     # The contract (interfaces.md).
     "token.alg_none": Rule("critical", "JWT with alg none"),
     "token.signature_invalid": Rule("high", "JWT signature does not verify with the issuer's keys", True),

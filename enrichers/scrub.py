@@ -9,36 +9,36 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import re2
 
-REDACTED = "[REDACTED]"
+REDACTED: Final = "[REDACTED]"
 
 # Key names whose string values are secrets (compared lowercased, without - _ . and spaces).
-_SECRET_KEY_EXACT = frozenset(
+_SECRET_KEY_EXACT: Final = frozenset(
     {"token", "pwd", "pass", "apikey", "secret", "authorization", "proxyauthorization", "cookie",
      "setcookie", "assertion", "clientassertion", "code", "credentials",
      "credential", "privatekey", "hectoken", "xapikey", "xauthtoken"}
 )
-_SECRET_KEY_SUFFIX: tuple[str, ...] = (
+_SECRET_KEY_SUFFIX: Final[tuple[str, ...]] = (
     "password", "passwd", "secret", "apikey", "accesstoken", "refreshtoken", "idtoken",
     "sessiontoken", "authtoken", "bearertoken", "apitoken", "privatekey", "passphrase",
     "clientassertion", "securitytoken", "oauthtoken", "csrftoken", "samlresponse",
 )
 
-_JWT = r"eyJ[A-Za-z0-9_-]{4,}\.(?:[A-Za-z0-9_-]*\.){1,3}[A-Za-z0-9_-]*"
-_SCHEME = r"(?i:\b(?:Bearer|SSWS|Basic|Splunk|ApiKey|Token|Digest|Negotiate|NTLM|DPoP|MAC)\s+)"
-_CREDENTIAL = r"((?=[A-Za-z0-9._~+/=:-]*[0-9._~+/=-])[A-Za-z0-9._~+/=:-]{6,})"
-_QUERY_NAMES = (
+_JWT: Final = r"eyJ[A-Za-z0-9_-]{4,}\.(?:[A-Za-z0-9_-]*\.){1,3}[A-Za-z0-9_-]*"
+_SCHEME: Final = r"(?i:\b(?:Bearer|SSWS|Basic|Splunk|ApiKey|Token|Digest|Negotiate|NTLM|DPoP|MAC)\s+)"
+_CREDENTIAL: Final = r"((?=[A-Za-z0-9._~+/=:-]*[0-9._~+/=-])[A-Za-z0-9._~+/=:-]{6,})"
+_QUERY_NAMES: Final = (
     r"access_token|refresh_token|id_token|token|code|client_secret|password|passwd|pwd|api_key|apikey|"
     r"key|sig|signature|secret|assertion|client_assertion|session|sessionid|auth|jwt|hec_token|"
     r"x-amz-signature|x-goog-signature"
 )
-_TEXT_KV_NAMES = r"password|passwd|pwd|secret|client_secret|api_?key|access_token|refresh_token|id_token|token"
+_TEXT_KV_NAMES: Final = r"password|passwd|pwd|secret|client_secret|api_?key|access_token|refresh_token|id_token|token"
 
-VALUE_PATTERNS: list[tuple[re.Pattern[str], str | None]] = [
+VALUE_PATTERNS: Final[list[tuple[re.Pattern[str], str | None]]] = [
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S), REDACTED),
     # keep the scheme (see _sub_scheme); a credential has a digit or symbol, so "Basic authentication"
     # or "access token created" stay readable
@@ -51,17 +51,17 @@ VALUE_PATTERNS: list[tuple[re.Pattern[str], str | None]] = [
 ]
 # For each of VALUE_PATTERNS, strings one of which every match contains (None: no such cheap test).
 # The walker skips a substitution when the string has none of them: same result, a fraction of the cost.
-_NEEDS: tuple[tuple[str, ...] | None, ...] = (("-----BEGIN",), None, ("eyJ",), ("=",), ("@",), ("=", ":"))
+_NEEDS: Final[tuple[tuple[str, ...] | None, ...]] = (("-----BEGIN",), None, ("eyJ",), ("=",), ("@",), ("=", ":"))
 # Quick tests run before any walking or substitution: most events carry nothing to scrub. RE2 runs
 # them in linear time over the whole serialized event (Python's re backtracks badly on these).
-_SEP = r"[_\-. ]?"
+_SEP: Final = r"[_\-. ]?"
 
 
 def _sep_word(word: str) -> str:
     return _SEP.join(re.escape(c) for c in word)
 
 
-_VALUE_HINT_RE = (
+_VALUE_HINT_RE: Final = (
     r"-----BEGIN|eyJ[A-Za-z0-9_-]{4,}\.|"
     # whitespace, or its JSON escape as it stands in raw and serialized bytes ("Bearer\nabc...")
     r"(?i:\b(?:bearer|ssws|basic|splunk|apikey|token|digest|negotiate|ntlm|dpop|mac)(?:\s|\\[nrtfb])+)"
@@ -70,17 +70,17 @@ _VALUE_HINT_RE = (
     r"://[^/\s:@\"']+:[^/\s@\"']+@|"
     r"(?i:\b(?:" + _TEXT_KV_NAMES + r")\s*[=:])"
 )
-_KEY_HINT_RE = (
+_KEY_HINT_RE: Final = (
     r'"(?i:(?:' + "|".join(_sep_word(w) for w in sorted(_SECRET_KEY_EXACT)) + r')|[^"]*(?:'
     + "|".join(_sep_word(w) for w in (*_SECRET_KEY_SUFFIX, "authorization")) + r'))"\s*:'
 )
-_VALUE_HINT = re2.compile(_VALUE_HINT_RE)
-_KEY_HINT = re2.compile(_KEY_HINT_RE)
+_VALUE_HINT: Final = re2.compile(_VALUE_HINT_RE)
+_KEY_HINT: Final = re2.compile(_KEY_HINT_RE)
 # The walker redacts by key name only string values, so it needs a secret-named key with a string
 # value: `"token": {…}` (tokentrail.token, google_workspace.token) alone is no reason to walk an event.
-_KEY_STRING_HINT = re2.compile(_KEY_HINT_RE + r'\s*"')
+_KEY_STRING_HINT: Final = re2.compile(_KEY_HINT_RE + r'\s*"')
 # JSON escapes could spell a secret the byte patterns cannot see (\u0065yJ...): such input is scanned.
-_ANY_HINT = re2.compile(_VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*"' + r"|\\u00")
+_ANY_HINT: Final = re2.compile(_VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*"' + r"|\\u00")
 
 
 def _raw_match(pattern: Any) -> Callable[..., list[tuple[int, int]]] | None:
@@ -99,12 +99,12 @@ def _raw_match(pattern: Any) -> Callable[..., list[tuple[int, int]]] | None:
     return match
 
 
-_UNANCHORED = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
-_MISS = getattr(re2, "_NULL_SPAN", (-1, -1))
-_PROBE = b'{"password": "x", "m": "eyJhbGciOi.x"}'  # matched by each of the hint patterns
-_ANY_MATCH = _raw_match(_ANY_HINT)
-_VALUE_MATCH = _raw_match(_VALUE_HINT)
-_KEY_STRING_MATCH = _raw_match(_KEY_STRING_HINT)
+_UNANCHORED: Final = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+_MISS: Final = getattr(re2, "_NULL_SPAN", (-1, -1))
+_PROBE: Final = b'{"password": "x", "m": "eyJhbGciOi.x"}'  # matched by each of the hint patterns
+_ANY_MATCH: Final = _raw_match(_ANY_HINT)
+_VALUE_MATCH: Final = _raw_match(_VALUE_HINT)
+_KEY_STRING_MATCH: Final = _raw_match(_KEY_STRING_HINT)
 
 
 def has_secret_hint(data: bytes | str) -> bool:
@@ -140,10 +140,10 @@ def is_secret_key(key: str) -> bool:
     return k in _SECRET_KEY_EXACT or k.endswith(_SECRET_KEY_SUFFIX) or k.endswith("authorization")
 
 
-_TOKEN_PARAMS: tuple[str, ...] = ("access_token", "refresh_token", "id_token", "token", "jwt")
+_TOKEN_PARAMS: Final[tuple[str, ...]] = ("access_token", "refresh_token", "id_token", "token", "jwt")
 # Fields named like secrets that Tokentrail itself writes: a finding's `code` (token.alg_none...) is
 # not an OAuth authorization code. Exact paths (an alert document rides in the event's `_extra`).
-_OWN_FIELDS = frozenset({"tokentrail.findings.code", "tokentrail.finding.code", "_extra.tokentrail.finding.code"})
+_OWN_FIELDS: Final = frozenset({"tokentrail.findings.code", "tokentrail.finding.code", "_extra.tokentrail.finding.code"})
 
 
 def find_tokens(text: str) -> list[str]:
@@ -174,10 +174,10 @@ def scrub_text(text: str) -> str:
     return text
 
 
-_JSON_SECRET_PAIR = re.compile(r'"((?:[^"\\]|\\.){1,80})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
+_JSON_SECRET_PAIR: Final = re.compile(r'"((?:[^"\\]|\\.){1,80})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
 
 
-_ESCAPED_SECRET_PAIR = re.compile(r'\\"([^"\\]{1,80})\\"(\s*:\s*)\\"((?:[^"\\]|\\[^"])*)\\"')
+_ESCAPED_SECRET_PAIR: Final = re.compile(r'\\"([^"\\]{1,80})\\"(\s*:\s*)\\"((?:[^"\\]|\\[^"])*)\\"')
 
 
 def _sub_escaped_pair(m: re.Match[str]) -> str:

@@ -10,24 +10,24 @@ import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from tokentrail.errors import RecordError
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_FRACTION = re.compile(r"(\.\d+)")
-_US_LOCALE = re.compile(
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_FRACTION: Final = re.compile(r"(\.\d+)")
+_US_LOCALE: Final = re.compile(
     r"^(\d{1,2})/(\d{1,2})/(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.(\d+))?\s*([AaPp][Mm])?$"
 )
 # `2024-03-05T09:12:44.120Z` and its kin (0-9 fraction digits, Z or +00:00): the form `ts` fast-paths.
-_RFC3339_Z = re.compile(
+_RFC3339_Z: Final = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|\+00:00)\Z", re.ASCII
 )
 # Below this, a bare number is epoch seconds; above it, milliseconds; above the next, microseconds.
-_MS_THRESHOLD = 100_000_000_000
-_US_THRESHOLD = 100_000_000_000_000
+_MS_THRESHOLD: Final = 100_000_000_000
+_US_THRESHOLD: Final = 100_000_000_000_000
 
 
 def format_ts(dt: datetime) -> str:
@@ -41,13 +41,13 @@ def format_ts(dt: datetime) -> str:
             f"{_fraction(dt.microsecond)}")
 
 
-_D2 = tuple(f"{i:02d}" for i in range(100))
-_D3 = tuple(f"{i:03d}" for i in range(1000))
+_D2: Final = tuple(f"{i:02d}" for i in range(100))
+_D3: Final = tuple(f"{i:03d}" for i in range(1000))
 # The last microsecond `ts` accepts (years 1970 to 2200, as parse_ts checks), from the epoch.
-_MAX_US = (datetime(2201, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
+_MAX_US: Final = (datetime(2201, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
 # Epoch second -> `YYYY-MM-DDTHH:MM:SS`. Logs arrive in time order, so seconds repeat record after
 # record; bounded, and cleared whole when full (a plain dict: safe to share between threads).
-_SECONDS: dict[int, str] = {}
+_SECONDS: Final[dict[int, str]] = {}
 
 
 def _fraction(us: int) -> str:
@@ -218,7 +218,7 @@ def _ts_rfc3339_z(text: str) -> str | None:
 
 
 # `YYYY-MM-DDTHH:MM:SS` -> whether it is a real time from 1970 to 2200 (bounded like _SECONDS).
-_VALID_HEADS: dict[str, bool] = {}
+_VALID_HEADS: Final[dict[str, bool]] = {}
 
 
 def stable_id(*parts: Any) -> str:
@@ -228,7 +228,7 @@ def stable_id(*parts: Any) -> str:
 
 
 # `put` paths split once: callers use a few hundred literal paths over and over.
-_PATHS: dict[str, tuple[tuple[str, ...], str]] = {}
+_PATHS: Final[dict[str, tuple[tuple[str, ...], str]]] = {}
 
 
 def _split_path(path: str) -> tuple[tuple[str, ...], str]:
@@ -296,8 +296,8 @@ def add_related(event: dict, kind: str, *values: Any) -> None:
             bucket.append(v)
 
 
-_CAMEL1 = re.compile(r"(.)([A-Z][a-z]+)")
-_CAMEL2 = re.compile(r"([a-z0-9])([A-Z])")
+_CAMEL1: Final = re.compile(r"(.)([A-Z][a-z]+)")
+_CAMEL2: Final = re.compile(r"([a-z0-9])([A-Z])")
 
 
 @lru_cache(maxsize=8192)
@@ -359,8 +359,8 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
     return obj
 
 
-_CONTAINERS: tuple[type, ...] = (dict, list)
-_SNAKE: dict[Any, str] = {}
+_CONTAINERS: Final[tuple[type, ...]] = (dict, list)
+_SNAKE: Final[dict[Any, str]] = {}
 
 
 def drop_empty(obj: Any) -> Any:

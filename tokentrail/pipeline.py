@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -19,8 +19,8 @@ from tokentrail.clock import Clock
 from tokentrail.errors import DropEvent, RecordError
 from tokentrail.event import format_epoch_us, format_ts
 
-DEFAULT_MAX_RECORD_BYTES = 1 << 20
-_FINAL_SCRUB = Scrubber(collect=False)
+DEFAULT_MAX_RECORD_BYTES: Final = 1 << 20
+_FINAL_SCRUB: Final = Scrubber(collect=False)
 
 
 @dataclass(slots=True)

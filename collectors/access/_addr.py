@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import Final
 
 # Internal = addresses a company's own proxies sit on. Deliberately not `ipaddress.is_private`, which
 # also counts the documentation ranges (192.0.2/24, 198.51.100/24, 203.0.113/24) and would hide them.
-_INTERNAL = tuple(
+_INTERNAL: Final = tuple(
     ipaddress.ip_network(n)
     for n in (
         "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",

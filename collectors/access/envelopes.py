@@ -10,7 +10,7 @@ left for normalize to judge.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -18,7 +18,7 @@ from collectors._source import Record, unwrap_envelope
 from collectors.access.formats import detect, fold_keys
 from tokentrail.errors import RecordError
 
-WRAPPER_KEYS: tuple[str, ...] = ("log", "message")
+WRAPPER_KEYS: Final[tuple[str, ...]] = ("log", "message")
 
 
 def _open_wrapper(record: Record) -> Record:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from tokentrail.errors import RecordError
 from tokentrail.event import ts
 
-CANONICAL: dict[str, tuple[str, ...]] = {
+CANONICAL: Final[dict[str, tuple[str, ...]]] = {
     "time": ("timestamp",),
     "peer": ("client_ip",),
     "xff": ("x_forwarded_for",),
@@ -35,7 +35,7 @@ CANONICAL: dict[str, tuple[str, ...]] = {
     "resp_body_bytes": ("response_bytes",),
 }
 
-DIALECTS: dict[str, dict[str, tuple[str, ...]]] = {
+DIALECTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "nginx": {
         "time": ("msec", "time_iso8601", "time_local"),
         "peer": ("remote_addr",),
@@ -100,7 +100,7 @@ DIALECTS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 # Duration keys and their factor to nanoseconds, per dialect.
-DURATIONS: dict[str, tuple[tuple[str, int], ...]] = {
+DURATIONS: Final[dict[str, tuple[tuple[str, int], ...]]] = {
     "canonical": (("duration_ms", 1_000_000),),
     "nginx": (("request_time", 1_000_000_000),),
     "envoy": (("duration", 1_000_000),),
@@ -108,7 +108,7 @@ DURATIONS: dict[str, tuple[tuple[str, int], ...]] = {
 }
 
 # Keys that identify a dialect (after `_key`), checked in this order: the most specific first.
-_MARKERS: tuple[tuple[str, frozenset[str]], ...] = (
+_MARKERS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     ("traefik", frozenset({"startutc", "startlocal", "clienthost", "clientaddr", "requestmethod",
                            "requestpath", "downstreamstatus", "originstatus", "routername"})),
     ("envoy", frozenset({"start_time", "downstream_remote_address", "response_code",
@@ -121,11 +121,11 @@ _MARKERS: tuple[tuple[str, frozenset[str]], ...] = (
                              "authorization"})),
 )
 
-_NGINX_LOCAL = re.compile(r"^(\d{1,2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\s*([+-]\d{2}):?(\d{2}))?$")
-_MONTHS = {m: i for i, m in enumerate(
+_NGINX_LOCAL: Final = re.compile(r"^(\d{1,2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\s*([+-]\d{2}):?(\d{2}))?$")
+_MONTHS: Final = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
-_METHOD = re.compile(r"^[A-Za-z][A-Za-z_-]{0,31}$")
-_MISSING: tuple[str, ...] = ("", "-")
+_METHOD: Final = re.compile(r"^[A-Za-z][A-Za-z_-]{0,31}$")
+_MISSING: Final[tuple[str, ...]] = ("", "-")
 
 
 @dataclass(slots=True)
@@ -146,7 +146,7 @@ def _key(name: str) -> str:
 
 
 # `_key` of the keys seen so far: a deployment logs a few dozen distinct keys, record after record.
-_KEYS: dict[str, str] = {}
+_KEYS: Final[dict[str, str]] = {}
 
 
 def _folded_key(name: str) -> str:
@@ -275,4 +275,4 @@ def _lookup(dialect: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 # Per dialect: (logical field, the keys that may carry it, the dialect's first), computed once.
-_LOOKUP = {dialect: _lookup(dialect) for dialect in (*DIALECTS, *(name for name, _ in _MARKERS))}
+_LOOKUP: Final = {dialect: _lookup(dialect) for dialect in (*DIALECTS, *(name for name, _ in _MARKERS))}

@@ -7,24 +7,24 @@ last chain step strips it). The event itself keeps only the scheme (`tokentrail.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from collectors.access._addr import choose_client, forwarded_hops, split_address, split_host
 from collectors.access.formats import Request, as_int, read
 from tokentrail.event import add_related, get, new_event, put, put_user_agent, split_email, stable_id
 
-DATASET = "tokentrail.access"
+DATASET: Final = "tokentrail.access"
 
 # Authorization schemes by lowercase name, in their usual spelling. Anything else is "other", never
 # the first word itself: a header without a scheme would otherwise put its credential in the event.
-_SCHEMES = {s.lower(): s for s in (
+_SCHEMES: Final = {s.lower(): s for s in (
     "Bearer", "Basic", "SSWS", "DPoP", "Digest", "Negotiate", "NTLM", "Token", "ApiKey", "MAC", "PoP",
     "AWS4-HMAC-SHA256", "HOBA", "Mutual", "SharedAccessSignature",
 )}
 # What a proxy writes when told to redact a header (Traefik `headers.names.Authorization: redact`).
-_REDACTED = frozenset({"REDACTED", "[REDACTED]"})
-_URL_SCHEMES = frozenset({"http", "https", "ws", "wss"})
+_REDACTED: Final = frozenset({"REDACTED", "[REDACTED]"})
+_URL_SCHEMES: Final = frozenset({"http", "https", "ws", "wss"})
 
 
 def authorization_scheme(value: str) -> str:

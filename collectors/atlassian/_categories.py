@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Final
 
 Categorisation = tuple[list[str], list[str]]
 
-_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-_FAILED = frozenset({"failed", "failure", "fail", "denied", "blocked", "rejected", "invalid"})
-_ATTEMPT = frozenset({"attempt", "attempted"})
-_CREDENTIAL = frozenset({"token", "tokens", "apitoken", "key", "keys", "apikey", "credential", "credentials", "secret"})
-_USER = frozenset({"user", "users", "account", "accounts", "member", "members", "admin", "admins", "role",
+_WORDS: Final = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_FAILED: Final = frozenset({"failed", "failure", "fail", "denied", "blocked", "rejected", "invalid"})
+_ATTEMPT: Final = frozenset({"attempt", "attempted"})
+_CREDENTIAL: Final = frozenset({"token", "tokens", "apitoken", "key", "keys", "apikey", "credential", "credentials", "secret"})
+_USER: Final = frozenset({"user", "users", "account", "accounts", "member", "members", "admin", "admins", "role",
                    "roles", "access", "invite", "invitation", "password", "email", "mfa"})
-_CONSENT = frozenset({"consent", "consented", "authorized", "authorised", "deauthorized"})
-_SETTINGS = frozenset({"policy", "policies", "setting", "settings", "rule", "rules", "config", "configuration"})
-_CONFIG = frozenset({"policy", "policies", "domain", "domains", "sso", "saml", "scim", "idp", "directory",
+_CONSENT: Final = frozenset({"consent", "consented", "authorized", "authorised", "deauthorized"})
+_SETTINGS: Final = frozenset({"policy", "policies", "setting", "settings", "rule", "rules", "config", "configuration"})
+_CONFIG: Final = frozenset({"policy", "policies", "domain", "domains", "sso", "saml", "scim", "idp", "directory",
                      "setting", "settings", "configuration", "config", "rule", "rules", "app", "apps",
                      "integration", "site", "sites", "product", "products", "org", "organization", "workspace"})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from collectors.atlassian._categories import categorize, outcome
 from tokentrail.errors import RecordError
@@ -25,15 +25,15 @@ from tokentrail.event import (
     ts,
 )
 
-DATASET = "atlassian.org_audit"
-NS = "atlassian.org_audit"
+DATASET: Final = "atlassian.org_audit"
+NS: Final = "atlassian.org_audit"
 
 # Context / container item types (the API names them in the plural, JSON:API style).
-USER_TYPES = frozenset({"users", "user"})
-GROUP_TYPES = frozenset({"groups", "group"})
-ORG_TYPES = frozenset({"orgs", "org", "organizations"})
+USER_TYPES: Final = frozenset({"users", "user"})
+GROUP_TYPES: Final = frozenset({"groups", "group"})
+ORG_TYPES: Final = frozenset({"orgs", "org", "organizations"})
 # Actor types that are not people (the actor model carries no type today; accept one if it comes).
-NON_USER_ACTOR_TYPES = frozenset({"app", "apps", "system", "service"})
+NON_USER_ACTOR_TYPES: Final = frozenset({"app", "apps", "system", "service"})
 
 
 def natural_key(record: dict[str, Any]) -> str | None:

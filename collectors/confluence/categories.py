@@ -6,7 +6,7 @@ Cloud names an action by its English `summary`; Data Center by a stable `actionI
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 
 class Category(NamedTuple):
@@ -15,13 +15,13 @@ class Category(NamedTuple):
     outcome: str = "unknown"
 
 
-_K = "audit.logging.summary."
-_IAM_CONF: tuple[str, ...] = ("iam", "configuration")
+_K: Final = "audit.logging.summary."
+_IAM_CONF: Final[tuple[str, ...]] = ("iam", "configuration")
 # (i18n key, English spellings, categorisation). Rows from Elastic's atlassian_confluence pipeline, plus
 # the English spellings of its i18n-only rows and `space.permission.removed` (the pair of `added`).
 # Permission rows keep the `admin` type of Elastic's test fixtures (a valid iam type); rows that are
 # only `configuration` do not, as ECS allows no `admin` there (Elastic's newer pipeline agrees).
-_ROWS: list[tuple[str, tuple[str, ...], Category]] = [
+_ROWS: Final[list[tuple[str, tuple[str, ...], Category]]] = [
     (_K + "global.permission.added", ("Global permission added",), Category(_IAM_CONF, ("admin", "creation"))),
     (_K + "global.permission.removed", ("Global permission removed",),
      Category(_IAM_CONF, ("admin", "deletion"))),
@@ -54,20 +54,20 @@ _ROWS: list[tuple[str, tuple[str, ...], Category]] = [
     (_K + "page.created", (), Category(("configuration",), ("creation",))),
     (_K + "page.deleted", (), Category(("configuration",), ("deletion",))),
 ]
-CATEGORIES: dict[str, Category] = {}
+CATEGORIES: Final[dict[str, Category]] = {}
 for _key, _english, _cat in _ROWS:
     CATEGORIES[_key] = _cat
     for _name in _english:
         CATEGORIES[_name] = _cat
 
 # Anything else: ECS needs a category, so it comes from the Confluence audit category.
-_FALLBACK_BY_AREA = {
+_FALLBACK_BY_AREA: Final = {
     "audit.logging.category.user.management": ("iam",),
     "users and groups": ("iam",),
     "audit.logging.category.permissions": _IAM_CONF,
     "permissions": _IAM_CONF,
 }
-FALLBACK_CATEGORY: tuple[str, ...] = ("configuration",)
+FALLBACK_CATEGORY: Final[tuple[str, ...]] = ("configuration",)
 
 
 def categorise(action: str, english: str | None, area_keys: list[str | None]) -> Category:
@@ -93,13 +93,13 @@ def _both(*keys: str) -> frozenset[str]:
 
 
 # Which affected objects and changed values become ECS user/group fields (Elastic's user script).
-GROUP_LIFECYCLE = _both("group.created", "group.deleted")
-MEMBERSHIP = _both("group.membership.added", "group.membership.removed")
-USER_LIFECYCLE = _both("user.created", "user.deleted", "user.password.changed", "user.updated")
-USER_CHANGES = _both("user.created", "user.updated")
-USER_RENAMED = _both("user.renamed")
-LOGIN = _both("login.success", "login.failed")
+GROUP_LIFECYCLE: Final = _both("group.created", "group.deleted")
+MEMBERSHIP: Final = _both("group.membership.added", "group.membership.removed")
+USER_LIFECYCLE: Final = _both("user.created", "user.deleted", "user.password.changed", "user.updated")
+USER_CHANGES: Final = _both("user.created", "user.updated")
+USER_RENAMED: Final = _both("user.renamed")
+LOGIN: Final = _both("login.success", "login.failed")
 # Tokentrail additions: the token owner, and the user a permission was granted to or taken from.
-TOKEN_OWNER = _both("token.created", "token.deleted")
-PERMISSION = _both("global.permission.added", "global.permission.removed", "space.permission.added",
+TOKEN_OWNER: Final = _both("token.created", "token.deleted")
+PERMISSION: Final = _both("global.permission.added", "global.permission.removed", "space.permission.added",
                    "space.permission.removed")

@@ -7,11 +7,11 @@ Empty pages (`results: []`, `entities: []`) yield nothing, as Elastic drops them
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from collectors._source import Record, unwrap_envelope
 
-_ENVELOPE_KEYS: tuple[str, ...] = ("results", "entities")
+_ENVELOPE_KEYS: Final[tuple[str, ...]] = ("results", "entities")
 
 
 def unwrap(doc: Any) -> Iterable[Record]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from collectors.confluence import categories as cat
@@ -27,9 +27,9 @@ from tokentrail.event import (
     ts_epoch_nanos,
 )
 
-DATASET = "atlassian_confluence.audit"
+DATASET: Final = "atlassian_confluence.audit"
 # Cloud group names carry the group id: "jira-software-users:b8d81944-e737-4da0-94ca-165fa5c0635c".
-_CLOUD_GROUP = re.compile(r"^(.+):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_CLOUD_GROUP: Final = re.compile(r"^(.+):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 
 
 def natural_key(record: dict[str, Any]) -> str | None:

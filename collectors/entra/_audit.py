@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from collectors._source import Event
 from collectors.entra._common import map_envelope, put_source, put_user, text, timestamps
 from tokentrail.event import as_list, obj, put, put_user_agent, snake_keys, snake_keys_except, stable_id
 
-NS = "azure.auditlogs"
+NS: Final = "azure.auditlogs"
 _CATEGORY, _PROPERTIES = f"{NS}.category", f"{NS}.properties"
-_HANDLED = frozenset({"activityDateTime", "initiatedBy", "targetResources", "result"})
+_HANDLED: Final = frozenset({"activityDateTime", "initiatedBy", "targetResources", "result"})
 
 # Audit `category` to ECS event.category, and the iam type that names what was managed.
-_CONFIGURATION = frozenset({"Policy", "PolicyManagement", "AuthorizationPolicy"})
-_IAM_TYPE = {"UserManagement": "user", "GroupManagement": "group", "RoleManagement": "admin"}
+_CONFIGURATION: Final = frozenset({"Policy", "PolicyManagement", "AuthorizationPolicy"})
+_IAM_TYPE: Final = {"UserManagement": "user", "GroupManagement": "group", "RoleManagement": "admin"}
 # Audit `operationType` to ECS event.type.
-_OPERATION_TYPE = {"add": "creation", "update": "change", "delete": "deletion", "assign": "change",
+_OPERATION_TYPE: Final = {"add": "creation", "update": "change", "delete": "deletion", "assign": "change",
                    "unassign": "change"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -13,9 +13,9 @@ from collectors._source import Event
 from tokentrail.errors import RecordError
 from tokentrail.event import add_related, put, ts
 
-_TENANT_IN_RESOURCE = re.compile(r"^/tenants/([^/]+)", re.I)
-_PROVIDER_IN_RESOURCE = re.compile(r"/providers/([^/]+)", re.I)
-_IP_PORT = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$")
+_TENANT_IN_RESOURCE: Final = re.compile(r"^/tenants/([^/]+)", re.I)
+_PROVIDER_IN_RESOURCE: Final = re.compile(r"/providers/([^/]+)", re.I)
+_IP_PORT: Final = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$")
 
 
 def strip_odata(obj: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def timestamps(primary: Any, fallback: Any, primary_name: str, fallback_name: st
     return timestamp(None, fallback, primary_name, fallback_name), None
 
 
-_ENVELOPE_TEXT: tuple[tuple[str, str], ...] = (
+_ENVELOPE_TEXT: Final[tuple[tuple[str, str], ...]] = (
     ("operationName", "operation_name"), ("operationVersion", "operation_version"),
     ("resultType", "result_type"), ("resultSignature", "result_signature"),
     ("resultDescription", "result_description"), ("identity", "identity"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from collectors._source import Event
 from collectors.entra._common import (
@@ -16,19 +16,19 @@ from collectors.entra._common import (
 from collectors.entra.envelopes import EVENT_TYPE_CATEGORY
 from tokentrail.event import as_list, obj, put, put_user_agent, snake_keys, snake_keys_except, stable_id
 
-NS = "azure.signinlogs"
+NS: Final = "azure.signinlogs"
 _CATEGORY, _PROPERTIES = f"{NS}.category", f"{NS}.properties"
-ACTION = "Sign-in activity"  # Azure's operationName for every sign-in; Graph items carry none
-SERVICE_CATEGORIES = frozenset({"ServicePrincipalSignInLogs", "ManagedIdentitySignInLogs"})
-_SERVICE_TYPES = frozenset({"servicePrincipal", "managedIdentity"})
-_USER_TYPES = frozenset({"interactiveUser", "nonInteractiveUser"})
+ACTION: Final = "Sign-in activity"  # Azure's operationName for every sign-in; Graph items carry none
+SERVICE_CATEGORIES: Final = frozenset({"ServicePrincipalSignInLogs", "ManagedIdentitySignInLogs"})
+_SERVICE_TYPES: Final = frozenset({"servicePrincipal", "managedIdentity"})
+_USER_TYPES: Final = frozenset({"interactiveUser", "nonInteractiveUser"})
 
 # Body keys mapped by hand below; everything else goes to azure.signinlogs.properties.* snake_cased.
-_HANDLED = frozenset({
+_HANDLED: Final = frozenset({
     "ipAddress", "userAgent", "location", "status", "createdDateTime", "authenticationProcessingDetails",
 })
 # Elastic's names where plain snake_case differs.
-_RENAMES = {
+_RENAMES: Final = {
     "processing_time_in_milliseconds": "processing_time_ms",
     "risk_level_during_sign_in": "risk_level_during_signin",
 }

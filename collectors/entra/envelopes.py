@@ -11,27 +11,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from collectors._source import Record, unwrap_envelope
 from tokentrail.errors import RecordError
 
-_ENVELOPE_KEYS: tuple[str, ...] = ("records", "value")
-SIGNINLOGS = "azure.signinlogs"
-AUDITLOGS = "azure.auditlogs"
+_ENVELOPE_KEYS: Final[tuple[str, ...]] = ("records", "value")
+SIGNINLOGS: Final = "azure.signinlogs"
+AUDITLOGS: Final = "azure.auditlogs"
 
 # Event Hub categories we map. Any category ending in "SignInLogs" is a sign-in (ADFSSignInLogs too,
 # as Elastic's pipeline accepts it); other Entra categories (RiskyUsers, ProvisioningLogs,
 # MicrosoftGraphActivityLogs...) have other schemas and go to the DLQ with their name.
-SIGNIN_CATEGORIES: tuple[str, ...] = (
+SIGNIN_CATEGORIES: Final[tuple[str, ...]] = (
     "SignInLogs", "NonInteractiveUserSignInLogs", "ServicePrincipalSignInLogs", "ManagedIdentitySignInLogs",
 )
-AUDIT_CATEGORY = "AuditLogs"
+AUDIT_CATEGORY: Final = "AuditLogs"
 
 # Graph `signInEventTypes` values to the Event Hub category that carries the same records.
-EVENT_TYPE_CATEGORY = {
+EVENT_TYPE_CATEGORY: Final = {
     "interactiveUser": "SignInLogs",
     "nonInteractiveUser": "NonInteractiveUserSignInLogs",
     "servicePrincipal": "ServicePrincipalSignInLogs",
@@ -39,8 +39,8 @@ EVENT_TYPE_CATEGORY = {
 }
 
 # Fields that only a directoryAudit (resp. a signIn) resource carries.
-_AUDIT_MARKERS: tuple[str, ...] = ("activityDisplayName", "activityDateTime", "initiatedBy", "targetResources", "loggedByService")
-_SIGNIN_MARKERS: tuple[str, ...] = (
+_AUDIT_MARKERS: Final[tuple[str, ...]] = ("activityDisplayName", "activityDateTime", "initiatedBy", "targetResources", "loggedByService")
+_SIGNIN_MARKERS: Final[tuple[str, ...]] = (
     "createdDateTime", "appId", "status", "userPrincipalName", "signInEventTypes", "servicePrincipalId",
     "uniqueTokenIdentifier", "clientAppUsed",
 )

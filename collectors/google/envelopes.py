@@ -7,12 +7,12 @@ An empty page from the API has no `items` key at all (`{"kind": "admin#reports#a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from collectors._source import Record, unwrap_envelope
 
-_ENVELOPE_KEYS: tuple[str, ...] = ("items",)
-PAGE_KIND = "admin#reports#activities"
+_ENVELOPE_KEYS: Final[tuple[str, ...]] = ("items",)
+PAGE_KIND: Final = "admin#reports#activities"
 
 
 def unwrap(doc: Any) -> Iterable[Record]:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from collectors.google.params import params_to_dict, to_int
 from tokentrail.errors import RecordError
 from tokentrail.event import add_related, is_empty, new_event, obj, put, split_email, stable_id, ts
 
-DATASETS = {"login": "google_workspace.login", "token": "google_workspace.token"}
+DATASETS: Final = {"login": "google_workspace.login", "token": "google_workspace.token"}
 
 # --- login categorisation, from Elastic's login pipeline (action -> category / type) ------------------
-_LOGIN_CATEGORY: dict[str, list[str]] = {}
-_LOGIN_TYPE: dict[str, list[str]] = {}
+_LOGIN_CATEGORY: Final[dict[str, list[str]]] = {}
+_LOGIN_TYPE: Final[dict[str, list[str]]] = {}
 
 
 def _add(table: dict[str, list[str]], value: str, actions: str) -> None:
@@ -48,10 +48,10 @@ _add(_LOGIN_TYPE, "info", "2sv_disable 2sv_enroll suspicious_login suspicious_lo
      "suspicious_programmatic_login titanium_enroll titanium_unenroll blocked_sender "
      "email_forwarding_out_of_domain login_challenge login_verification risky_sensitive_action_allowed "
      "risky_sensitive_action_blocked account_disabled_password_leak")
-_LOGIN_ALERTS = frozenset({"gov_attack_warning"})
-_LOGIN_OUTCOME = {"login_success": "success", "login_failure": "failure"}
+_LOGIN_ALERTS: Final = frozenset({"gov_attack_warning"})
+_LOGIN_OUTCOME: Final = {"login_success": "success", "login_failure": "failure"}
 # Parameters that are multi-valued by nature but also arrive as a single `value`: always a list.
-_ALWAYS_LIST = frozenset({"challenge_method", "scope"})
+_ALWAYS_LIST: Final = frozenset({"challenge_method", "scope"})
 
 
 def natural_key(record: dict[str, Any]) -> str | None:

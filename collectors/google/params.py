@@ -9,7 +9,7 @@ Elastic's fixtures send numbers, so both are accepted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from tokentrail.event import is_empty
 
@@ -66,7 +66,7 @@ def _as_list(value: Any) -> list:
 
 
 # Typed value keys, in the order of precedence should a parameter carry several.
-_TYPED: dict[str, Callable[[Any], Any]] = {
+_TYPED: Final[dict[str, Callable[[Any], Any]]] = {
     "messageValue": _message,
     "multiMessageValue": _multi_message,
     "multiValue": _as_list,

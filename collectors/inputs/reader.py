@@ -7,11 +7,11 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 import orjson
 
-CHUNK = 1 << 16
+CHUNK: Final = 1 << 16
 
 
 @dataclass(slots=True)

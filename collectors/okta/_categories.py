@@ -9,10 +9,11 @@ the System Log is an identity provider's record of identity and access activity.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Final
 
 Categorisation = tuple[list[str], list[str]]
 
-EXACT: dict[str, Categorisation] = {
+EXACT: Final[dict[str, Categorisation]] = {
     "user.session.start": (["authentication", "session"], ["start", "info"]),
     "user.session.end": (["authentication", "session"], ["end", "info"]),
     "user.session.expire": (["session"], ["end"]),
@@ -31,7 +32,7 @@ EXACT: dict[str, Categorisation] = {
 }
 
 # (prefix, categories, fixed types or None to derive the type from the verb at the end), longest first.
-PREFIXES: list[tuple[str, list[str], list[str] | None]] = [
+PREFIXES: Final[list[tuple[str, list[str], list[str] | None]]] = [
     ("app.oauth2.", ["authentication"], ["info"]),
     ("user.authentication.", ["authentication"], ["info"]),
     ("user.session.", ["authentication", "session"], ["info"]),
@@ -50,9 +51,9 @@ PREFIXES: list[tuple[str, list[str], list[str] | None]] = [
     ("oauth2.as.", ["configuration"], None),
 ]
 
-_CREATE = {"create", "add"}
-_DELETE = {"delete", "remove"}
-DEFAULT: Categorisation = (["iam"], ["info"])
+_CREATE: Final = {"create", "add"}
+_DELETE: Final = {"delete", "remove"}
+DEFAULT: Final[Categorisation] = (["iam"], ["info"])
 
 
 def _verb_type(event_type: str) -> str:

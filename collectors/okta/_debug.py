@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from tokentrail.event import is_empty, snake
 
 # A key in a Java map: no '=', ',', braces; it may hold spaces and dashes ("New Geo-Location").
-_KEY_AHEAD = re.compile(r"\s*[^\s=,{}][^=,{}]*=")
-_SCOPE_SPLIT = re.compile(r"[,\s]+")
-_STRUCTURE = re.compile(r"[{},]")
-_REASONS_SPLIT = re.compile(r",\s*")
+_KEY_AHEAD: Final = re.compile(r"\s*[^\s=,{}][^=,{}]*=")
+_SCOPE_SPLIT: Final = re.compile(r"[,\s]+")
+_STRUCTURE: Final = re.compile(r"[{},]")
+_REASONS_SPLIT: Final = re.compile(r",\s*")
 
 # debugData keys copied to typed `okta.debug_context.debug_data.<snake>` fields (as Elastic does);
 # the whole object is always in `.flattened`.
-TYPED_KEYS = {
+TYPED_KEYS: Final = {
     "authnRequestId": "authn_request_id",
     "clientAuthType": "client_auth_type",
     "deviceFingerprint": "device_fingerprint",
@@ -37,8 +37,8 @@ TYPED_KEYS = {
     "threatSuspected": "threat_suspected",
     "url": "url",
 }
-SCOPE_KEYS = {"grantedScopes": "granted_scopes", "requestedScopes": "requested_scopes"}
-_SCALARS: tuple[type, ...] = (int, float, bool)
+SCOPE_KEYS: Final = {"grantedScopes": "granted_scopes", "requestedScopes": "requested_scopes"}
+_SCALARS: Final[tuple[type, ...]] = (int, float, bool)
 
 
 def parse_java_map(text: str) -> dict[str, Any] | None:

@@ -14,23 +14,23 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from collectors.okta._categories import categorize
 from collectors.okta._debug import clean, debug_data, parse_json_string, present, snake_clean
 from tokentrail.errors import RecordError
 from tokentrail.event import add_related, new_event, obj, put, put_user_agent, split_email, stable_id, ts
 
-DATASET = "okta.system"
+DATASET: Final = "okta.system"
 
 # Actor types that are people. Everything else (PublicClientApp, SystemPrincipal, AppInstance...)
 # is software and must not become `user.*`.
-USER_ACTOR_TYPES = frozenset({"user"})
+USER_ACTOR_TYPES: Final = frozenset({"user"})
 # Actor types whose `id` is an OAuth client id (the app acting through client credentials).
-CLIENT_ACTOR_TYPES = frozenset({"publicclientapp", "confidentialclientapp", "client"})
+CLIENT_ACTOR_TYPES: Final = frozenset({"publicclientapp", "confidentialclientapp", "client"})
 
-_OUTCOMES = {"SUCCESS": "success", "ALLOW": "success", "FAILURE": "failure", "DENY": "failure"}
-_AUTH_CONTEXT: tuple[tuple[str, str], ...] = (
+_OUTCOMES: Final = {"SUCCESS": "success", "ALLOW": "success", "FAILURE": "failure", "DENY": "failure"}
+_AUTH_CONTEXT: Final[tuple[tuple[str, str], ...]] = (
     ("authenticationProvider", "authentication_provider"),
     ("authenticationStep", "authentication_step"),
     ("credentialProvider", "credential_provider"),
@@ -39,16 +39,16 @@ _AUTH_CONTEXT: tuple[tuple[str, str], ...] = (
     ("interface", "interface"),
     ("rootSessionId", "root_session_id"),
 )
-_TARGET_KEYS: tuple[tuple[str, str], ...] = (("id", "id"), ("type", "type"), ("alternateId", "alternate_id"), ("displayName", "display_name"))
-_TARGET_ITEM_KEYS: tuple[tuple[str, str], ...] = (*_TARGET_KEYS, ("detailEntry", "detail_entry"), ("changeDetails", "change_details"))
+_TARGET_KEYS: Final[tuple[tuple[str, str], ...]] = (("id", "id"), ("type", "type"), ("alternateId", "alternate_id"), ("displayName", "display_name"))
+_TARGET_ITEM_KEYS: Final[tuple[tuple[str, str], ...]] = (*_TARGET_KEYS, ("detailEntry", "detail_entry"), ("changeDetails", "change_details"))
 # Module constants, not literals at the call (see tokentrail/compiled.py: literals are built per call).
-_RECORD_KEYS: tuple[tuple[str, str], ...] = (("version", "version"), ("severity", "severity"), ("displayMessage", "display_message"))
-_RESULT_KEYS: tuple[tuple[str, str], ...] = (("result", "result"), ("reason", "reason"))
-_CLIENT_KEYS: tuple[tuple[str, str], ...] = (("id", "id"), ("device", "device"), ("zone", "zone"))
-_ID_TYPE_KEYS: tuple[tuple[str, str], ...] = (("id", "id"), ("type", "type"))
-_SECURITY_KEPT: tuple[str, ...] = ("isp", "domain", "is_proxy")
-_USER: tuple[str, ...] = ("user",)
-_USER_TARGET: tuple[str, ...] = ("user", "target")
+_RECORD_KEYS: Final[tuple[tuple[str, str], ...]] = (("version", "version"), ("severity", "severity"), ("displayMessage", "display_message"))
+_RESULT_KEYS: Final[tuple[tuple[str, str], ...]] = (("result", "result"), ("reason", "reason"))
+_CLIENT_KEYS: Final[tuple[tuple[str, str], ...]] = (("id", "id"), ("device", "device"), ("zone", "zone"))
+_ID_TYPE_KEYS: Final[tuple[tuple[str, str], ...]] = (("id", "id"), ("type", "type"))
+_SECURITY_KEPT: Final[tuple[str, ...]] = ("isp", "domain", "is_proxy")
+_USER: Final[tuple[str, ...]] = ("user",)
+_USER_TARGET: Final[tuple[str, ...]] = ("user", "target")
 
 
 def _pick(src: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -209,10 +209,10 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, _NUMBERS) and not isinstance(v, bool)
 
 
-_NUMBERS: tuple[type, ...] = (int, float)
-_GEO_KEYS: tuple[tuple[str, str], ...] = (("city", "city_name"), ("state", "region_name"), ("country", "country_name"))
-_AGENT_KEYS: tuple[tuple[str, str], ...] = (("browser", "browser"), ("os", "os"), ("rawUserAgent", "raw_user_agent"))
-_SECURITY_KEYS: tuple[tuple[str, str], ...] = (("asNumber", "number"), ("asOrg", "org"), ("isp", "isp"), ("domain", "domain"),
+_NUMBERS: Final[tuple[type, ...]] = (int, float)
+_GEO_KEYS: Final[tuple[tuple[str, str], ...]] = (("city", "city_name"), ("state", "region_name"), ("country", "country_name"))
+_AGENT_KEYS: Final[tuple[tuple[str, str], ...]] = (("browser", "browser"), ("os", "os"), ("rawUserAgent", "raw_user_agent"))
+_SECURITY_KEYS: Final[tuple[tuple[str, str], ...]] = (("asNumber", "number"), ("asOrg", "org"), ("isp", "isp"), ("domain", "domain"),
                   ("isProxy", "is_proxy"))
 
 

@@ -17,20 +17,20 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from tokentrail.event import format_epoch_us
 
-MAX_TEXT = 256
-MAX_ITEMS = 100
+MAX_TEXT: Final = 256
+MAX_ITEMS: Final = 100
 # Epoch seconds Tokentrail shows as a date (up to 2200); beyond, only the lifetime says it.
-MAX_EPOCH = 7_258_118_400
-_PART = re.compile(r"^[A-Za-z0-9_-]*$")
-_SCOPE_SPLIT = re.compile(r"[\s,]+")
-_ENTRA_HOSTS: tuple[str, ...] = ("https://sts.windows.net/", "https://login.microsoftonline.com/", "https://login.windows.net/")
-_GOOGLE_ISS = frozenset({"accounts.google.com", "https://accounts.google.com"})
+MAX_EPOCH: Final = 7_258_118_400
+_PART: Final = re.compile(r"^[A-Za-z0-9_-]*$")
+_SCOPE_SPLIT: Final = re.compile(r"[\s,]+")
+_ENTRA_HOSTS: Final[tuple[str, ...]] = ("https://sts.windows.net/", "https://login.microsoftonline.com/", "https://login.windows.net/")
+_GOOGLE_ISS: Final = frozenset({"accounts.google.com", "https://accounts.google.com"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from tokentrail.errors import RecordError
 from tokentrail.event import get, parse_ts, ts
 
-_OKTA_TOKEN_TYPES = {"access_token": "access", "refresh_token": "refresh", "id_token": "id"}
-_ORDER: tuple[str, ...] = ("access", "refresh", "id")
+_OKTA_TOKEN_TYPES: Final = {"access_token": "access", "refresh_token": "refresh", "id_token": "id"}
+_ORDER: Final[tuple[str, ...]] = ("access", "refresh", "id")
 # Entra's clientCredentialType for an app signing in as itself.
-_APP_CREDENTIALS = frozenset({"clientsecret", "certificate", "clientassertion", "federatedidentitycredential",
+_APP_CREDENTIALS: Final = frozenset({"clientsecret", "certificate", "clientassertion", "federatedidentitycredential",
                               "managedidentity"})
-_ENTRA_PROTOCOL_GRANTS = {"devicecode": "device_code", "ropc": "password"}
+_ENTRA_PROTOCOL_GRANTS: Final = {"devicecode": "device_code", "ropc": "password"}
 
 
 @dataclass(slots=True)
@@ -44,7 +44,7 @@ class Facts:
 
 
 # The datasets `facts` reads: events of any other dataset describe no token.
-DATASETS = frozenset({"okta.system", "azure.signinlogs", "azure.auditlogs", "google_workspace.token"})
+DATASETS: Final = frozenset({"okta.system", "azure.signinlogs", "azure.auditlogs", "google_workspace.token"})
 
 
 def facts(event: dict[str, Any]) -> Facts | None:
@@ -186,7 +186,7 @@ def _entra(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
     return Facts(fields=fields, refresh="used" if incoming == "refreshtoken" and ok else None)
 
 
-_CONSENT_SCOPE = re.compile(r"Scope:\s*([^,\]]*)")
+_CONSENT_SCOPE: Final = re.compile(r"Scope:\s*([^,\]]*)")
 
 
 def items_of(value: Any) -> list[Any]:
@@ -223,7 +223,7 @@ def _entra_consent(event: dict[str, Any]) -> Facts | None:
     return Facts(fields=fields, refresh="consented" if "offline_access" in scopes and ok else None)
 
 
-_GOOGLE_ACTIVITIES = {"authorize": "authorize", "revoke": "revoke", "request": "use"}
+_GOOGLE_ACTIVITIES: Final = {"authorize": "authorize", "revoke": "revoke", "request": "use"}
 
 
 def _google(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:

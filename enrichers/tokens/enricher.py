@@ -7,7 +7,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import httpx
 from prometheus_client import Counter
@@ -24,19 +24,19 @@ from tokentrail.metrics import REGISTRY
 
 __all__ = ["TokenEnricher", "Verdict"]
 
-TOKEN_CHECKS = Counter("tokentrail_token_checks", "Distinct tokens decoded and verified, per signature result",
+TOKEN_CHECKS: Final = Counter("tokentrail_token_checks", "Distinct tokens decoded and verified, per signature result",
                        ["signature"], registry=REGISTRY)
 
-ENTRA_MIN_LIFETIME = 5400  # Entra gives access tokens a random lifetime of 60-90 minutes
-_PRESENTED = {"bearer": "access", "dpop": "access"}
-_OPAQUE_SCHEMES = frozenset({"ssws", "token", "apikey", "api-key", "sharedaccesssignature"})
-_TOKEN_KEYS = {"accesstoken": "access", "refreshtoken": "refresh", "idtoken": "id", "bearertoken": "access",
+ENTRA_MIN_LIFETIME: Final = 5400  # Entra gives access tokens a random lifetime of 60-90 minutes
+_PRESENTED: Final = {"bearer": "access", "dpop": "access"}
+_OPAQUE_SCHEMES: Final = frozenset({"ssws", "token", "apikey", "api-key", "sharedaccesssignature"})
+_TOKEN_KEYS: Final = {"accesstoken": "access", "refreshtoken": "refresh", "idtoken": "id", "bearertoken": "access",
                "token": None, "oauthtoken": None, "authtoken": None, "apitoken": None, "jwt": None}
-_JWT = re.compile(r"^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
-_URL_PATHS: tuple[str, ...] = ("url.", "http.request.referrer")
-_UNTRUSTED_HEADERS: tuple[str, ...] = ("jku", "x5u", "jwk", "x5c")
-_RANK = {"authorization": 0, "url": 2, "field": 3}
-_LOCATIONS = {"authorization": "authorization_header", "url": "url", "field": "field"}
+_JWT: Final = re.compile(r"^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
+_URL_PATHS: Final[tuple[str, ...]] = ("url.", "http.request.referrer")
+_UNTRUSTED_HEADERS: Final[tuple[str, ...]] = ("jku", "x5u", "jwk", "x5c")
+_RANK: Final = {"authorization": 0, "url": 2, "field": 3}
+_LOCATIONS: Final = {"authorization": "authorization_header", "url": "url", "field": "field"}
 
 
 @dataclass(slots=True)
