@@ -10,7 +10,6 @@ Units differ by dialect (durations: NGINX seconds, Envoy milliseconds, Traefik n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -128,14 +127,17 @@ _METHOD: Final = re.compile(r"^[A-Za-z][A-Za-z_-]{0,31}$")
 _MISSING: Final[tuple[str, ...]] = ("", "-")
 
 
-@dataclass(slots=True)
 class Request:
-    """One HTTP request as any dialect logged it; strings are as logged, numbers parsed."""
+    """One HTTP request as any dialect logged it; strings are as logged, numbers parsed.
+    A plain class, not a dataclass: see tokentrail.pipeline.Raw."""
 
-    dialect: str
-    timestamp: str
-    values: dict[str, Any] = field(default_factory=dict)
-    duration_ns: int | None = None
+    __slots__ = ("dialect", "timestamp", "values", "duration_ns")
+
+    def __init__(self, dialect: str, timestamp: str) -> None:
+        self.dialect = dialect
+        self.timestamp = timestamp
+        self.values: dict[str, Any] = {}
+        self.duration_ns: int | None = None
 
     def get(self, name: str) -> Any:
         return self.values.get(name)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 import orjson
@@ -14,15 +13,27 @@ import orjson
 CHUNK: Final = 1 << 16
 
 
-@dataclass(slots=True)
 class Unit:
-    data: bytes
-    line: int          # first line of the unit, 1-based
-    end_offset: int    # byte offset just after the unit
-    size: int          # true size (data is cut at limit + 1 bytes for oversized lines)
-    next_line: int     # line count after the unit
-    complete: bool     # ended by a newline, or a whole document (a tail waits for the rest otherwise)
-    document: bool = False
+    """One raw unit. line: its first line, 1-based. end_offset: the byte offset just after it.
+    size: its true size (data is cut at limit + 1 bytes for oversized lines). next_line: the line count
+    after it. complete: ended by a newline, or a whole document (a tail waits for the rest otherwise).
+    A plain class, not a dataclass: see tokentrail.pipeline.Raw."""
+
+    __slots__ = ("data", "line", "end_offset", "size", "next_line", "complete", "document")
+
+    def __init__(self, data: bytes, line: int, end_offset: int, size: int, next_line: int, complete: bool,
+                 document: bool = False) -> None:
+        self.data = data
+        self.line = line
+        self.end_offset = end_offset
+        self.size = size
+        self.next_line = next_line
+        self.complete = complete
+        self.document = document
+
+    def __repr__(self) -> str:
+        return (f"Unit(line={self.line}, end_offset={self.end_offset}, size={self.size}, next_line={self.next_line}, "
+                f"complete={self.complete}, document={self.document})")
 
 
 class _Chain:

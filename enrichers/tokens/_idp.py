@@ -18,7 +18,6 @@ expiry, in the provider's namespace (as the source mappings keep them):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from tokentrail.errors import RecordError
@@ -32,15 +31,22 @@ _APP_CREDENTIALS: Final = frozenset({"clientsecret", "certificate", "clientasser
 _ENTRA_PROTOCOL_GRANTS: Final = {"devicecode": "device_code", "ropc": "password"}
 
 
-@dataclass(slots=True)
 class Facts:
-    """What one provider event says about a token (or an authorization) and its client."""
+    """What one provider event says about a token (or an authorization) and its client.
 
-    fields: dict[str, Any]
-    related_ids: list[str] = field(default_factory=list)
-    refresh: str | None = None     # "used" (a refresh token was redeemed), "issued", or "consented"
-    lifetime: float | None = None  # seconds from issuance to expiry, when the event tells both
-    reuse: bool = False            # the provider detected a rotated refresh token replayed
+    refresh: "used" (a refresh token was redeemed), "issued", or "consented". lifetime: seconds from
+    issuance to expiry, when the event tells both. reuse: the provider detected a rotated refresh
+    token replayed. A plain class, not a dataclass: see tokentrail.pipeline.Raw.
+    """
+
+    __slots__ = ("fields", "related_ids", "refresh", "lifetime", "reuse")
+
+    def __init__(self, fields: dict[str, Any], refresh: str | None = None, reuse: bool = False) -> None:
+        self.fields = fields
+        self.related_ids: list[str] = []
+        self.refresh = refresh
+        self.lifetime: float | None = None
+        self.reuse = reuse
 
 
 # The datasets `facts` reads: events of any other dataset describe no token.
