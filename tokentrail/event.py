@@ -390,6 +390,12 @@ def drop_empty(obj: Any) -> Any:
     return obj
 
 
+def snake_key(key: Any) -> str:
+    """`snake(str(key))`, from a plain dict for keys seen before (cheaper than the lru_cache call)."""
+    name = _SNAKE.get(key) if type(key) is str else None
+    return name if name is not None else _snake_cached(key)
+
+
 def _snake_cached(key: Any) -> str:
     if type(key) is not str:
         return snake(str(key))  # never cached: 1 and True would share an entry
@@ -408,7 +414,7 @@ def _snake_keys(obj: Any, drop_empty: bool, null_strings: bool) -> Any:
                 continue
             if null_strings and v == "null":
                 continue
-            out[snake(str(k))] = v
+            out[snake_key(k)] = v
         return out
     if isinstance(obj, list):
         items = [_snake_keys(v, drop_empty, null_strings) for v in obj]

@@ -122,17 +122,19 @@ def _data_center(record: dict[str, Any]) -> dict[str, Any]:
     event = _base(_dc_timestamp(record.get("timestamp")), atype.get("actionI18nKey") or atype.get("action"))
     author = _dict(record.get("author"))
     # Anonymous is {"id": "-2", "name": "Anonymous"}, the system {"id": "-1", "name": "System"}.
-    user = _kept((("id", _str(author.get("id"))), ("full_name", author.get("name")),
-                  ("name", _username(author.get("uri")))))
+    user: dict[str, Any] = {}
+    _keep(user, "id", _str(author.get("id")))
+    _keep(user, "full_name", author.get("name"))
+    _keep(user, "name", _username(author.get("uri")))
     if user:
         event["user"] = user
-    event["confluence"] = {"audit": _kept((
-        ("type", atype),
-        ("method", record.get("method")),
-        ("extra_attributes", drop_empty(_list(record.get("extraAttributes")))),
-        ("changed_values", drop_empty(_list(record.get("changedValues")))),
-        ("affected_objects", drop_empty(_list(record.get("affectedObjects")))),
-    ))}
+    audit: dict[str, Any] = {}
+    _keep(audit, "type", atype)
+    _keep(audit, "method", record.get("method"))
+    _keep(audit, "extra_attributes", drop_empty(_list(record.get("extraAttributes"))))
+    _keep(audit, "changed_values", drop_empty(_list(record.get("changedValues"))))
+    _keep(audit, "affected_objects", drop_empty(_list(record.get("affectedObjects"))))
+    event["confluence"] = {"audit": audit}
     system = record.get("system")
     if isinstance(system, str) and system:
         put(event, "service.address", system)
@@ -243,9 +245,10 @@ def _user_fields(event: dict[str, Any], audit: dict[str, Any], cloud: bool) -> N
                 put(event, f"user.target.{field}", old if old is not None else new)
 
 
-def _kept(pairs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    """The pairs `put` would keep (not None, "" or empty), as one object: cheaper than a put each."""
-    return {k: v for k, v in pairs if not is_empty(v)}
+def _keep(d: dict[str, Any], key: str, value: Any) -> None:
+    """`d[key] = value` where `put` would keep it (not None, "" or empty): one object built whole."""
+    if not is_empty(value):
+        d[key] = value
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import orjson
 
-from tokentrail.event import is_empty, snake
+from tokentrail.event import is_empty, snake_key
 
 # A key in a Java map: no '=', ',', braces; it may hold spaces and dashes ("New Geo-Location").
 _KEY_AHEAD: Final = re.compile(r"\s*[^\s=,{}][^=,{}]*=")
@@ -86,7 +86,12 @@ def clean(obj: Any) -> Any:
                 out[k] = v
         return out
     if isinstance(obj, list):
-        return [v for v in (clean(v) for v in obj) if not _empty(v)]
+        items = []
+        for v in obj:
+            v = clean(v)
+            if not _empty(v):
+                items.append(v)
+        return items
     return obj
 
 
@@ -119,10 +124,15 @@ def snake_clean(obj: Any) -> Any:
                 v = snake_clean(v)
                 if _empty(v):
                     continue
-            out[snake(k if type(k) is str else str(k))] = v
+            out[snake_key(k)] = v
         return out
     if isinstance(obj, list):
-        return [v for v in (snake_clean(v) for v in obj) if not _empty(v)]
+        items = []
+        for v in obj:
+            v = snake_clean(v)
+            if not _empty(v):
+                items.append(v)
+        return items
     return obj
 
 
