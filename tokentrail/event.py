@@ -160,26 +160,32 @@ def ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> str:
         fast = _ts_rfc3339_z(value)
         if fast is not None:
             return fast
-    elif type(value) is int:
-        fast = _ts_int(value, unit)
+    elif type(value) is int or type(value) is float:
+        fast = _ts_epoch(value, unit)
         if fast is not None:
             return fast
     return format_ts(parse_ts(value, field=field, unit=unit))
 
 
-def _ts_int(value: int, unit: str) -> str | None:
-    """`ts` of an integer epoch (as `from_epoch` reads it) with integers only; None (the general
-    path, which words the error) when the year is not 1970 to 2200 or the unit is unknown."""
-    if unit == "auto":
-        a = abs(value)
-        unit = "s" if a < _MS_THRESHOLD else "ms" if a < _US_THRESHOLD else "us"
-    if unit == "s":
-        total = value * 1_000_000
-    elif unit == "ms":
-        total = value * 1000
-    elif unit == "us":
-        total = value
-    else:
+def _ts_epoch(value: Any, unit: str) -> str | None:
+    """`ts` of an epoch number, read as `from_epoch` reads it, in integer microseconds; None (the
+    general path, which words the error) when the year is not 1970 to 2200, the number is not
+    finite or the unit unknown. `value` is Any: compiled, a `float` parameter would turn ints into
+    floats and lose digits."""
+    try:
+        if unit == "auto":
+            a = abs(value)
+            unit = "s" if a < _MS_THRESHOLD else "ms" if a < _US_THRESHOLD else "us"
+        whole = int(value)
+        if unit == "s":
+            total = whole * 1_000_000 + round((value - whole) * 1_000_000)
+        elif unit == "ms":
+            total = whole * 1000 + round((value - whole) * 1000)
+        elif unit == "us":
+            total = whole
+        else:
+            return None
+    except (ValueError, OverflowError):  # nan, inf
         return None
     return format_epoch_us(total) if 0 <= total < _MAX_US else None
 

@@ -1,0 +1,140 @@
+"""The fast paths of tokentrail.event give exactly what the general paths give (or fail the same way)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokentrail.errors import RecordError
+from tokentrail.event import (
+    EPOCH,
+    _ts_epoch,
+    _ts_rfc3339_z,
+    format_epoch_us,
+    format_ts,
+    from_epoch,
+    from_epoch_nanos,
+    is_empty,
+    parse_ts,
+    second_text,
+    ts,
+    ts_epoch_nanos,
+)
+
+DATES = st.datetimes(min_value=datetime(1960, 1, 1), max_value=datetime(2210, 12, 31), timezones=st.just(UTC))
+
+
+def _general(value: object, unit: str = "auto") -> str | None:
+    try:
+        return format_ts(parse_ts(value, unit=unit))
+    except RecordError:
+        return None
+
+
+def _strftime(dt: datetime) -> str:
+    """format_ts as it was written before its table lookups."""
+    us = dt.microsecond
+    frac = f"{us // 1000:03d}Z" if us % 1000 == 0 else f"{us:06d}Z"
+    return f"{dt.strftime('%Y-%m-%dT%H:%M:%S')}.{frac}"
+
+
+@settings(max_examples=300)
+@given(DATES)
+def test_format_ts_matches_strftime(dt: datetime) -> None:
+    assert format_ts(dt) == _strftime(dt)
+
+
+@settings(max_examples=300)
+@given(st.integers(min_value=-(10**17), max_value=10**17), st.sampled_from(["auto", "s", "ms", "us"]))
+def test_integer_epochs_match_the_general_path(value: int, unit: str) -> None:
+    fast = _ts_epoch(value, unit)
+    general = _general(value, unit)
+    if fast is not None:
+        assert fast == general
+    else:
+        assert general is None  # out of 1970-2200: the general path words the error
+    assert (ts(value, unit=unit) if general is not None else None) == general
+
+
+@settings(max_examples=300)
+@given(st.floats(min_value=-1e17, max_value=1e17) | st.sampled_from([float("nan"), float("inf"), 1.5e9 + 0.0000005]),
+       st.sampled_from(["auto", "s", "ms", "us"]))
+def test_float_epochs_match_the_general_path(value: float, unit: str) -> None:
+    fast = _ts_epoch(value, unit)
+    general = _general(value, unit)
+    if fast is not None:
+        assert fast == general
+    else:
+        assert general is None
+
+
+def test_integer_epoch_out_of_range_raises_as_before() -> None:
+    with pytest.raises(RecordError, match="unusable timestamp"):
+        ts(-1, field="timestamp")
+    with pytest.raises(RecordError, match="unusable timestamp"):
+        ts(10**16, field="timestamp", unit="ms")
+
+
+@settings(max_examples=300)
+@given(st.integers(min_value=-(10**11), max_value=10**11), st.integers(min_value=-5, max_value=1_000_000_005))
+def test_epoch_nanos_match_from_epoch_nanos(seconds: int, nanos: int) -> None:
+    if not 0 <= nanos < 1_000_000_000:
+        with pytest.raises(RecordError, match="nano out of range"):
+            ts_epoch_nanos(seconds, nanos)
+        return
+    try:
+        dt = from_epoch_nanos(seconds, nanos)
+        expected = format_ts(dt) if 1970 <= dt.year <= 2200 else None
+    except OverflowError:
+        expected = None
+    assert ts_epoch_nanos(seconds, nanos) == expected
+
+
+@settings(max_examples=300)
+@given(DATES, st.integers(min_value=0, max_value=9), st.sampled_from(["Z", "+00:00"]))
+def test_rfc3339_text_matches_the_general_path(dt: datetime, digits: int, zone: str) -> None:
+    fraction = f"{dt.microsecond:06d}{dt.microsecond % 7}{dt.microsecond % 3}{dt.microsecond % 5}"[:digits]
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if digits else "") + zone
+    fast = _ts_rfc3339_z(text)
+    general = _general(text)
+    if fast is not None:
+        assert fast == general
+    else:
+        assert general is None
+
+
+@pytest.mark.parametrize("text", ["2023-02-30T00:00:00Z", "2023-02-28T24:00:00Z", "1969-12-31T23:59:59Z",
+                                  "2201-01-01T00:00:00.000Z", "2024-13-01T00:00:00Z"])
+def test_invalid_rfc3339_text_is_left_to_the_general_path(text: str) -> None:
+    assert _ts_rfc3339_z(text) is None
+    assert _ts_rfc3339_z(text) is None  # and the answer is the same once cached
+    with pytest.raises(RecordError):
+        ts(text)
+
+
+@settings(max_examples=200)
+@given(st.integers(min_value=0, max_value=(datetime(2201, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1) - 1))
+def test_epoch_microseconds(total: int) -> None:
+    dt = EPOCH + timedelta(microseconds=total)
+    assert format_epoch_us(total) == format_ts(dt)
+    assert second_text(total // 1_000_000) == format_ts(dt)[:19]
+
+
+def test_from_epoch_still_agrees_with_the_integer_path() -> None:
+    for value in (0, 1, 1_700_000_000, 1_700_000_000_123, 1_700_000_000_123_456):
+        assert ts(value) == format_ts(from_epoch(value))
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=2), inner, max_size=2),
+    max_leaves=4,
+)
+
+
+@given(JSON)
+def test_is_empty_is_the_comparison_it_replaces(value: object) -> None:
+    assert is_empty(value) == (value is None or value == "" or value == [] or value == {})
