@@ -30,7 +30,9 @@ _SECRET_KEY_SUFFIX: Final[tuple[str, ...]] = (
 
 _JWT: Final = r"eyJ[A-Za-z0-9_-]{4,}\.(?:[A-Za-z0-9_-]*\.){1,3}[A-Za-z0-9_-]*"
 _SCHEME: Final = r"(?i:\b(?:Bearer|SSWS|Basic|Splunk|ApiKey|Token|Digest|Negotiate|NTLM|DPoP|MAC)\s+)"
-_CREDENTIAL: Final = r"((?=[A-Za-z0-9._~+/=:-]*[0-9._~+/=-])[A-Za-z0-9._~+/=:-]{6,})"
+# A credential has a digit or a symbol, a dot only counting inside it: "token issuance." or "Basic
+# authentication." (Entra and Okta failure texts) end a sentence, they hold no secret.
+_CREDENTIAL: Final = r"((?=[A-Za-z0-9._~+/=:-]*(?:[0-9_~+/=-]|\.[A-Za-z0-9._~+/=:-]))[A-Za-z0-9._~+/=:-]{6,})"
 _QUERY_NAMES: Final = (
     r"access_token|refresh_token|id_token|token|code|client_secret|password|passwd|pwd|api_key|apikey|"
     r"key|sig|signature|secret|assertion|client_assertion|session|sessionid|auth|jwt|hec_token|"
@@ -65,7 +67,7 @@ _VALUE_HINT_RE: Final = (
     r"-----BEGIN|eyJ[A-Za-z0-9_-]{4,}\.|"
     # whitespace, or its JSON escape as it stands in raw and serialized bytes ("Bearer\nabc...")
     r"(?i:\b(?:bearer|ssws|basic|splunk|apikey|token|digest|negotiate|ntlm|dpop|mac)(?:\s|\\[nrtfb])+)"
-    r"[A-Za-z0-9._~+/=:-]*[0-9._~+/=-]|"
+    r"[A-Za-z0-9._~+/=:-]*(?:[0-9_~+/=-]|\.[A-Za-z0-9._~+/=:-])|"
     r"(?i:(?:^|[?&;#])(?:" + _QUERY_NAMES + r")=)|"
     r"://[^/\s:@\"']+:[^/\s@\"']+@|"
     r"(?i:\b(?:" + _TEXT_KV_NAMES + r")\s*[=:])"
