@@ -112,6 +112,48 @@ def test_consumer_stuck_out_of_its_group_is_recreated(broker: Any, monkeypatch: 
     bus.close()
 
 
+def test_a_healthy_member_is_seen_stable_and_kept(broker: Any) -> None:
+    """kafka-python's own member state is read right: a consumer that joined is stable, so polls are
+    short (throughput) and the stuck-consumer watch leaves it alone past `rejoin_timeout`."""
+    from tokentrail.bus import kafka as kafka_bus
+
+    bus = bus_for(broker)
+    topic = bus.topics.raw("okta")
+    bus.ensure_topics([topic], partitions=1)
+    for i in range(5):
+        bus.publish(topic, b"%d" % i)
+    bus.flush()
+    c = bus.consumer([topic], bus.config.group_id)
+    assert len(drain(c, 5)) == 5
+    assert kafka_bus._group_stable(c._kc) is True
+    c.rejoin_timeout = 1.0
+    time.sleep(2.5)
+    assert c.recreated == 0
+    c.close()
+    bus.close()
+
+
+def test_group_state_forms() -> None:
+    """The state as kafka-python 3.0.12 keeps it (a string), as an enum would name it, or unknown."""
+    from enum import Enum
+
+    from tokentrail.bus.kafka import _group_stable
+
+    class State(Enum):
+        STABLE = 1
+        REBALANCING = 2
+
+    def kc(state: Any) -> Any:
+        return type("KC", (), {"_coordinator": type("Coord", (), {"state": state})()})()
+
+    assert _group_stable(kc("<stable>")) is True
+    assert _group_stable(kc("<rebalancing>")) is False
+    assert _group_stable(kc("<unjoined>")) is False
+    assert _group_stable(kc(State.STABLE)) is True
+    assert _group_stable(kc(State.REBALANCING)) is False
+    assert _group_stable(object()) is None
+
+
 def test_log_reset_watch_reports_a_position_beyond_the_log_end() -> None:
     """A fetch position above the high watermark for `hold` seconds means the log restarted."""
     from types import SimpleNamespace

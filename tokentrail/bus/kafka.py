@@ -402,9 +402,18 @@ class _Listener(AsyncConsumerRebalanceListener):
 
 
 def _group_stable(kc: Any) -> bool | None:
-    """Whether the kafka-python consumer is a stable member of its group (None: cannot tell)."""
+    """Whether the kafka-python consumer is a stable member of its group (None: cannot tell).
+
+    kafka-python 3.0.12 keeps the state as a string, `MemberState.STABLE == '<stable>'`; an enum
+    named STABLE is accepted too. (Comparing the string with "STABLE" made every consumer look
+    outside its group: each poll then waited the 3 s of a first join, and `_watch` replaced healthy
+    consumers every `rejoin_timeout`.)
+    """
     state = getattr(getattr(kc, "_coordinator", None), "state", None)
-    return None if state is None else getattr(state, "name", str(state)) == "STABLE"
+    if state is None:
+        return None
+    name = getattr(state, "name", None)
+    return str(name if isinstance(name, str) else state).strip("<>").upper() == "STABLE"
 
 
 def _fetch_position(kc: Any, tp: TopicPartition) -> int | None:
