@@ -201,18 +201,7 @@ def _ts_rfc3339_z(text: str) -> str | None:
     if m is None:
         return None
     head = text[:19]
-    valid = _VALID_HEADS.get(head)
-    if valid is None:
-        try:
-            # The regex fixed the shape; this validates the values (day of month, 24:00...).
-            year = datetime.fromisoformat(head).year
-            valid = 1970 <= year <= 2200
-        except ValueError:
-            valid = False
-        if len(_VALID_HEADS) >= 4096:
-            _VALID_HEADS.clear()
-        _VALID_HEADS[head] = valid
-    if not valid:
+    if not _valid_head(head):
         return None
     frac, zone = m.group(7, 8)
     if frac is None:
@@ -223,8 +212,43 @@ def _ts_rfc3339_z(text: str) -> str | None:
     return head + _fraction(us)
 
 
+def _valid_head(head: str) -> bool:
+    """Whether `YYYY-MM-DDTHH:MM:SS` (shape checked by the caller's regex) is a real time from 1970
+    to 2200: day of month, 24:00 and the like are checked by fromisoformat, once per second."""
+    valid = _VALID_HEADS.get(head)
+    if valid is None:
+        try:
+            year = datetime.fromisoformat(head).year
+            valid = 1970 <= year <= 2200
+        except ValueError:
+            valid = False
+        if len(_VALID_HEADS) >= 4096:
+            _VALID_HEADS.clear()
+        _VALID_HEADS[head] = valid
+    return valid
+
+
 # `YYYY-MM-DDTHH:MM:SS` -> whether it is a real time from 1970 to 2200 (bounded like _SECONDS).
 _VALID_HEADS: Final[dict[str, bool]] = {}
+# `YYYY-MM-DDTHH:MM:SS` (valid, UTC) -> its epoch second (bounded like _SECONDS).
+_HEAD_EPOCHS: Final[dict[str, int]] = {}
+
+
+def epoch_of(value: Any, field: str = "timestamp") -> float:
+    """`parse_ts(value).timestamp()`; RFC 3339 UTC text (what `ts` writes) without building a datetime."""
+    m = _RFC3339_Z.match(value) if type(value) is str else None
+    if m is not None and _valid_head(value[:19]):
+        head = value[:19]
+        second = _HEAD_EPOCHS.get(head)
+        if second is None:
+            second = (datetime.fromisoformat(head).replace(tzinfo=UTC) - EPOCH) // timedelta(seconds=1)
+            if len(_HEAD_EPOCHS) >= 4096:
+                _HEAD_EPOCHS.clear()
+            _HEAD_EPOCHS[head] = second
+        frac = m.group(7)
+        us = int(frac[:6].ljust(6, "0")) if frac else 0  # finer digits cut, as parse_ts does
+        return (second * 1_000_000 + us) / 1_000_000  # as timedelta.total_seconds() divides
+    return parse_ts(value, field=field).timestamp()
 
 
 def stable_id(*parts: Any) -> str:

@@ -21,7 +21,7 @@ import re
 from typing import Any, Final
 
 from tokentrail.errors import RecordError
-from tokentrail.event import get, parse_ts, ts
+from tokentrail.event import epoch_of, get, ts
 
 _OKTA_TOKEN_TYPES: Final = {"access_token": "access", "refresh_token": "refresh", "id_token": "id"}
 _ORDER: Final[tuple[str, ...]] = ("access", "refresh", "id")
@@ -75,10 +75,10 @@ def _time(value: Any) -> tuple[float, str] | None:
     if not isinstance(value, str):
         return None
     try:
-        dt = parse_ts(value)
+        seconds = epoch_of(value)
     except RecordError:
         return None
-    return dt.timestamp(), value if _canonical(value) else ts(value)
+    return seconds, value if _canonical(value) else ts(value)
 
 
 def _canonical(text: str) -> bool:

@@ -19,7 +19,7 @@ from enrichers.tokens import _claims
 from enrichers.tokens._idp import DATASETS, Facts, facts
 from tokentrail.clock import Clock
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, parse_ts, second_text
+from tokentrail.event import add_related, epoch_of, second_text
 from tokentrail.metrics import REGISTRY
 
 __all__ = ["TokenEnricher", "Verdict"]
@@ -365,6 +365,6 @@ def _second(epoch: float) -> str:
 
 def _event_time(event: dict[str, Any]) -> float | None:
     try:
-        return parse_ts(event.get("@timestamp"), field="@timestamp").timestamp()
+        return epoch_of(event.get("@timestamp"), field="@timestamp")
     except RecordError:
         return None

@@ -13,6 +13,7 @@ from tokentrail.event import (
     EPOCH,
     _ts_epoch,
     _ts_rfc3339_z,
+    epoch_of,
     format_epoch_us,
     format_ts,
     from_epoch,
@@ -104,6 +105,22 @@ def test_rfc3339_text_matches_the_general_path(dt: datetime, digits: int, zone: 
         assert fast == general
     else:
         assert general is None
+
+
+@settings(max_examples=300)
+@given(DATES, st.integers(min_value=0, max_value=9), st.sampled_from(["Z", "+00:00", "+02:00", ""]))
+def test_epoch_of_text_matches_parse_ts(dt: datetime, digits: int, zone: str) -> None:
+    fraction = f"{dt.microsecond:06d}{dt.microsecond % 7}{dt.microsecond % 3}{dt.microsecond % 5}"[:digits]
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if digits else "") + zone
+    try:
+        expected: float | None = parse_ts(text).timestamp()
+    except RecordError:
+        expected = None
+    try:
+        got: float | None = epoch_of(text)
+    except RecordError:
+        got = None
+    assert got == expected
 
 
 @pytest.mark.parametrize("text", ["2023-02-30T00:00:00Z", "2023-02-28T24:00:00Z", "1969-12-31T23:59:59Z",
