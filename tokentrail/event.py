@@ -36,9 +36,13 @@ def format_ts(dt: datetime) -> str:
         dt = dt.astimezone(UTC)
     if dt.year < 1000:  # strftime does not pad such years; keep its output
         return f"{dt.strftime('%Y-%m-%dT%H:%M:%S')}{_fraction(dt.microsecond)}"
-    # Table lookups, not format specs: this runs for every event, and `:02d` costs a call each.
-    return (f"{dt.year}-{_D2[dt.month]}-{_D2[dt.day]}T{_D2[dt.hour]}:{_D2[dt.minute]}:{_D2[dt.second]}"
-            f"{_fraction(dt.microsecond)}")
+    return _clock_text(dt) + _fraction(dt.microsecond)
+
+
+def _clock_text(dt: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SS` of a UTC datetime from year 1000 on. Table lookups, not format specs:
+    this runs for every event, and `:02d` costs a call each."""
+    return f"{dt.year}-{_D2[dt.month]}-{_D2[dt.day]}T{_D2[dt.hour]}:{_D2[dt.minute]}:{_D2[dt.second]}"
 
 
 _D2: Final = tuple(f"{i:02d}" for i in range(100))
@@ -48,6 +52,11 @@ _MAX_US: Final = (datetime(2201, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microse
 # Epoch second -> `YYYY-MM-DDTHH:MM:SS`. Logs arrive in time order, so seconds repeat record after
 # record; bounded, and cleared whole when full (a plain dict: safe to share between threads).
 _SECONDS: Final[dict[int, str]] = {}
+
+
+def _micros(frac: str | None) -> int:
+    """Microseconds of the digits after a seconds' dot (none: 0); finer digits are cut, not rounded."""
+    return int(frac[:6].ljust(6, "0")) if frac else 0
 
 
 def _fraction(us: int) -> str:
@@ -60,8 +69,7 @@ def second_text(second: int) -> str:
     """`YYYY-MM-DDTHH:MM:SS` (UTC) of an epoch second from 1970 to 2200."""
     text = _SECONDS.get(second)
     if text is None:
-        dt = EPOCH + timedelta(seconds=second)
-        text = f"{dt.year}-{_D2[dt.month]}-{_D2[dt.day]}T{_D2[dt.hour]}:{_D2[dt.minute]}:{_D2[dt.second]}"
+        text = _clock_text(EPOCH + timedelta(seconds=second))
         if len(_SECONDS) >= 4096:
             _SECONDS.clear()
         _SECONDS[second] = text
@@ -76,33 +84,31 @@ def format_epoch_us(total: int) -> str:
 
 def from_epoch(value: float | int, unit: str = "auto") -> datetime:
     """Epoch number to UTC datetime. `unit`: s, ms, us or auto (guess by magnitude)."""
+    return EPOCH + timedelta(microseconds=_epoch_us(value, unit))
+
+
+def _epoch_us(value: Any, unit: str) -> int:
+    """Microseconds since the epoch of an epoch number in `unit` (auto: guessed by magnitude).
+    Integer arithmetic for the fraction avoids float rounding in the microseconds. `value` is Any:
+    compiled, a `float` parameter would turn ints into floats and lose digits. Raises ValueError
+    (unknown unit, nan) or OverflowError (inf)."""
     if unit == "auto":
         a = abs(value)
         unit = "s" if a < _MS_THRESHOLD else "ms" if a < _US_THRESHOLD else "us"
+    whole = int(value)
     if unit == "s":
-        # Integer arithmetic for the fraction avoids float rounding in the microseconds.
-        whole = int(value)
-        frac = value - whole
-        return EPOCH + timedelta(seconds=whole, microseconds=round(frac * 1_000_000))
+        return whole * 1_000_000 + round((value - whole) * 1_000_000)
     if unit == "ms":
-        return EPOCH + timedelta(milliseconds=int(value)) + timedelta(
-            microseconds=round((value - int(value)) * 1000)
-        )
+        return whole * 1000 + round((value - whole) * 1000)
     if unit == "us":
-        return EPOCH + timedelta(microseconds=int(value))
+        return whole
     raise ValueError(f"unknown epoch unit {unit!r}")
 
 
-def from_epoch_nanos(seconds: int, nanos: int) -> datetime:
-    """Epoch seconds plus a nanosecond part (Confluence DC `timestamp`), truncated to microseconds."""
-    if not 0 <= nanos < 1_000_000_000:
-        raise RecordError(f"timestamp nano out of range: {nanos}")
-    return EPOCH + timedelta(seconds=int(seconds), microseconds=int(nanos) // 1000)
-
-
 def ts_epoch_nanos(seconds: int, nanos: int) -> str | None:
-    """`format_ts(from_epoch_nanos(seconds, nanos))` with integers only; None when the year is not
-    1970 to 2200. Raises RecordError for a nano part out of range, as `from_epoch_nanos` does."""
+    """Epoch seconds plus a nanosecond part (Confluence DC `timestamp`), truncated to microseconds,
+    as `format_ts` writes it; None when the year is not 1970 to 2200. Raises RecordError for a nano
+    part out of range."""
     if not 0 <= nanos < 1_000_000_000:
         raise RecordError(f"timestamp nano out of range: {nanos}")
     total = seconds * 1_000_000 + nanos // 1000
@@ -122,7 +128,7 @@ def _parse_text(text: str) -> datetime:
         h = int(hour)
         if ampm:
             h = h % 12 + (12 if ampm.lower() == "pm" else 0)
-        us = int((frac or "0")[:6].ljust(6, "0"))
+        us = _micros(frac)
         return datetime(int(year), int(month), int(day), h, int(minute), int(sec or 0), us, tzinfo=UTC)
     s = s.replace(" ", "T", 1) if "T" not in s and len(s) > 10 and s[10] == " " else s
     if s.endswith(("Z", "z")):
@@ -168,24 +174,12 @@ def ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> str:
 
 
 def _ts_epoch(value: Any, unit: str) -> str | None:
-    """`ts` of an epoch number, read as `from_epoch` reads it, in integer microseconds; None (the
-    general path, which words the error) when the year is not 1970 to 2200, the number is not
-    finite or the unit unknown. `value` is Any: compiled, a `float` parameter would turn ints into
-    floats and lose digits."""
+    """`ts` of an epoch number, read as `from_epoch` reads it, with integers only; None (the general
+    path, which words the error) when the year is not 1970 to 2200, the number is not finite or the
+    unit unknown."""
     try:
-        if unit == "auto":
-            a = abs(value)
-            unit = "s" if a < _MS_THRESHOLD else "ms" if a < _US_THRESHOLD else "us"
-        whole = int(value)
-        if unit == "s":
-            total = whole * 1_000_000 + round((value - whole) * 1_000_000)
-        elif unit == "ms":
-            total = whole * 1000 + round((value - whole) * 1000)
-        elif unit == "us":
-            total = whole
-        else:
-            return None
-    except (ValueError, OverflowError):  # nan, inf
+        total = _epoch_us(value, unit)
+    except (ValueError, OverflowError):  # nan, inf, an unknown unit
         return None
     return format_epoch_us(total) if 0 <= total < _MAX_US else None
 
@@ -208,8 +202,7 @@ def _ts_rfc3339_z(text: str) -> str | None:
         return head + ".000Z"
     if len(frac) == 3:
         return text if zone == "Z" else f"{head}.{frac}Z"
-    us = int(frac[:6].ljust(6, "0"))  # microseconds, finer digits cut as the general path does
-    return head + _fraction(us)
+    return head + _fraction(_micros(frac))
 
 
 def _valid_head(head: str) -> bool:
@@ -245,9 +238,7 @@ def epoch_of(value: Any, field: str = "timestamp") -> float:
             if len(_HEAD_EPOCHS) >= 4096:
                 _HEAD_EPOCHS.clear()
             _HEAD_EPOCHS[head] = second
-        frac = m.group(7)
-        us = int(frac[:6].ljust(6, "0")) if frac else 0  # finer digits cut, as parse_ts does
-        return (second * 1_000_000 + us) / 1_000_000  # as timedelta.total_seconds() divides
+        return (second * 1_000_000 + _micros(m.group(7))) / 1_000_000  # as timedelta.total_seconds() divides
     return parse_ts(value, field=field).timestamp()
 
 
