@@ -40,7 +40,10 @@ def unwrap_envelope(doc: Any, keys: tuple[str, ...]) -> Iterable[Record]:
     An envelope whose list is empty yields nothing (an empty API page is not an error). A single
     record, the common case by far, comes back in a list: no generator to build and run for it.
     """
-    if isinstance(doc, dict) and not any(isinstance(doc.get(key), list) for key in keys):
+    if isinstance(doc, dict):
+        for key in keys:  # a loop, not any() over a generator: this runs once per record
+            if isinstance(doc.get(key), list):
+                return _unwrap(doc, keys)
         return [doc]
     return _unwrap(doc, keys)
 

@@ -47,6 +47,7 @@ def _clock_text(dt: datetime) -> str:
 
 _D2: Final = tuple(f"{i:02d}" for i in range(100))
 _D3: Final = tuple(f"{i:03d}" for i in range(1000))
+_D3_VALUES: Final = {text: i for i, text in enumerate(_D3)}
 # The last microsecond `ts` accepts (years 1970 to 2200, as parse_ts checks), from the epoch.
 _MAX_US: Final = (datetime(2201, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
 # Epoch second -> `YYYY-MM-DDTHH:MM:SS`. Logs arrive in time order, so seconds repeat record after
@@ -191,6 +192,8 @@ def _ts_rfc3339_z(text: str) -> str | None:
     reshaping. None (use the general path, which also words the errors) for anything else,
     including invalid dates and years out of range.
     """
+    if canonical_us(text) >= 0:
+        return text
     m = _RFC3339_Z.match(text)
     if m is None:
         return None
@@ -229,17 +232,45 @@ _HEAD_EPOCHS: Final[dict[str, int]] = {}
 
 def epoch_of(value: Any, field: str = "timestamp") -> float:
     """`parse_ts(value).timestamp()`; RFC 3339 UTC text (what `ts` writes) without building a datetime."""
-    m = _RFC3339_Z.match(value) if type(value) is str else None
-    if m is not None and _valid_head(value[:19]):
-        head = value[:19]
-        second = _HEAD_EPOCHS.get(head)
-        if second is None:
-            second = (datetime.fromisoformat(head).replace(tzinfo=UTC) - EPOCH) // timedelta(seconds=1)
-            if len(_HEAD_EPOCHS) >= 4096:
-                _HEAD_EPOCHS.clear()
-            _HEAD_EPOCHS[head] = second
-        return (second * 1_000_000 + _micros(m.group(7))) / 1_000_000  # as timedelta.total_seconds() divides
+    if type(value) is str:
+        us = canonical_us(value)
+        if us >= 0:
+            return us / 1_000_000  # as timedelta.total_seconds() divides
+        m = _RFC3339_Z.match(value)
+        if m is not None and _valid_head(value[:19]):
+            return (_head_epoch(value[:19]) * 1_000_000 + _micros(m.group(7))) / 1_000_000
     return parse_ts(value, field=field).timestamp()
+
+
+def canonical_us(text: str) -> int:
+    """Microseconds since the epoch of `text` when it is exactly what `format_ts` writes for whole
+    milliseconds (`YYYY-MM-DDTHH:MM:SS.mmmZ`, most timestamps in and out), else -1.
+
+    A shape check and two dict lookups, no regex: `_HEAD_EPOCHS` only holds heads that passed the
+    full check once, and `_D3_VALUES` only three ASCII digits."""
+    if len(text) != 24 or text[23] != "Z" or text[19] != ".":
+        return -1
+    ms = _D3_VALUES.get(text[20:23])
+    if ms is None:
+        return -1
+    head = text[:19]
+    second = _HEAD_EPOCHS.get(head)
+    if second is None:
+        if _RFC3339_Z.match(text) is None or not _valid_head(head):
+            return -1
+        second = _head_epoch(head)
+    return second * 1_000_000 + ms * 1000
+
+
+def _head_epoch(head: str) -> int:
+    """The epoch second of a valid `YYYY-MM-DDTHH:MM:SS` (UTC), cached."""
+    second = _HEAD_EPOCHS.get(head)
+    if second is None:
+        second = (datetime.fromisoformat(head).replace(tzinfo=UTC) - EPOCH) // timedelta(seconds=1)
+        if len(_HEAD_EPOCHS) >= 4096:
+            _HEAD_EPOCHS.clear()
+        _HEAD_EPOCHS[head] = second
+    return second
 
 
 def stable_id(*parts: Any) -> str:

@@ -16,7 +16,7 @@ from enrichers import Chain
 from enrichers.scrub import Scrubber, has_secret_hint, scrub_text
 from tokentrail.clock import Clock
 from tokentrail.errors import DropEvent, RecordError
-from tokentrail.event import format_epoch_us, format_ts
+from tokentrail.event import format_ts, second_text
 
 DEFAULT_MAX_RECORD_BYTES: Final = 1 << 20
 _FINAL_SCRUB: Final = Scrubber(collect=False)
@@ -99,6 +99,8 @@ class Processor:
         # HEC passthrough (sinks/splunk_hec): the scrubbed raw record rides in the first event's
         # `event.original`; "" marks the record's other events. Off unless such a sink is configured.
         self.keep_original = keep_original
+        self._ingested_second = -1
+        self._ingested_text = ""
 
     def dead_letter(self, raw: Raw, stage: str, reason: str, original: Any = None) -> dict[str, Any]:
         return dlq_record(
@@ -145,11 +147,16 @@ class Processor:
         return result
 
     def _ingested(self) -> str:
-        """`format_ts(self.clock.now())`; from the system clock's nanoseconds when it is that clock."""
+        """`event.ingested`: now, in whole seconds, as Elastic's Fleet final pipeline writes it
+        ("truncate-subseconds-event-ingested", for storage: a few distinct values compress well).
+        From the system clock, the text is made once per second, not per record."""
         if type(self.clock) is Clock:
-            # Floored to microseconds as datetime.now does; integers and a per-second cache only.
-            return format_epoch_us(time.time_ns() // 1000)
-        return format_ts(self.clock.now())
+            second = time.time_ns() // 1_000_000_000
+            if second != self._ingested_second:
+                self._ingested_text = second_text(second) + ".000Z"
+                self._ingested_second = second
+            return self._ingested_text
+        return format_ts(self.clock.now().replace(microsecond=0))
 
     def encode(self, event: dict[str, Any], clean: bool = False, option: int = 0) -> bytes:
         """The event as JSON, after a last scan of the exact bytes that leave: the final safety net.

@@ -21,7 +21,7 @@ import re
 from typing import Any, Final
 
 from tokentrail.errors import RecordError
-from tokentrail.event import epoch_of, get, ts
+from tokentrail.event import canonical_us, epoch_of, get, ts
 
 _OKTA_TOKEN_TYPES: Final = {"access_token": "access", "refresh_token": "refresh", "id_token": "id"}
 _ORDER: Final[tuple[str, ...]] = ("access", "refresh", "id")
@@ -74,20 +74,13 @@ def _time(value: Any) -> tuple[float, str] | None:
     """(epoch seconds, RFC 3339 text) of a timestamp string, None when unusable."""
     if not isinstance(value, str):
         return None
+    us = canonical_us(value)
+    if us >= 0:  # already what `ts` writes: most of them
+        return us / 1_000_000, value
     try:
-        seconds = epoch_of(value)
+        return epoch_of(value), ts(value)
     except RecordError:
         return None
-    return seconds, value if _canonical(value) else ts(value)
-
-
-def _canonical(text: str) -> bool:
-    """Whether parsed text is already what `format_ts` makes of it: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-
-    The shape checks exclude every other ISO 8601 form of 24 characters (week dates, other separators).
-    """
-    return (len(text) == 24 and text[23] == "Z" and text[19] == "." and text[10] == "T" and text[4] == "-"
-            and text[7] == "-" and text[13] == ":" and text[16] == ":" and text.isascii())
 
 
 def _strings(value: Any) -> list[str]:

@@ -13,6 +13,7 @@ from tokentrail.event import (
     EPOCH,
     _ts_epoch,
     _ts_rfc3339_z,
+    canonical_us,
     epoch_of,
     format_epoch_us,
     format_ts,
@@ -112,6 +113,25 @@ def test_epoch_of_text_matches_parse_ts(dt: datetime, digits: int, zone: str) ->
     except RecordError:
         got = None
     assert got == expected
+
+
+@settings(max_examples=400)
+@given(DATES, st.integers(min_value=0, max_value=23), st.characters())
+def test_canonical_us_is_exact_or_declines(dt: datetime, pos: int, char: str) -> None:
+    """The regex-free path: right for `format_ts`'s millisecond form, -1 for any one character off."""
+    text = format_ts(dt.replace(microsecond=dt.microsecond // 1000 * 1000))
+    for candidate in (text, text[:pos] + char + text[pos + 1:]):
+        try:
+            expected: datetime | None = parse_ts(candidate)
+        except RecordError:
+            expected = None
+        us = canonical_us(candidate)
+        if us >= 0:
+            assert expected is not None and format_ts(expected) == candidate
+            assert us == (expected - EPOCH) // timedelta(microseconds=1)
+        else:
+            assert expected is None or format_ts(expected) != candidate
+        assert canonical_us(candidate) == us  # and the same once its second is cached
 
 
 @pytest.mark.parametrize("text", ["2023-02-30T00:00:00Z", "2023-02-28T24:00:00Z", "1969-12-31T23:59:59Z",
