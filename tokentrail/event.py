@@ -194,6 +194,14 @@ def _ts_rfc3339_z(text: str) -> str | None:
     """
     if canonical_us(text) >= 0:
         return text
+    # `Z` with no fraction or 1 to 9 digits (Entra writes 7) and a head seen valid: no regex either.
+    n = len(text)
+    if 20 <= n <= 30 and text[n - 1] == "Z" and _VALID_HEADS.get(text[:19]) is True:
+        if n == 20:
+            return text[:19] + ".000Z"
+        frac = text[20:n - 1]
+        if n >= 22 and text[19] == "." and frac.isdigit() and frac.isascii():
+            return text[:19] + _fraction(_micros(frac))
     m = _RFC3339_Z.match(text)
     if m is None:
         return None
@@ -378,6 +386,9 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
     """`snake_keys` with the default flags: the common case, without keyword passing per node.
 
     Hot (Entra copies whole records through it): exact type checks first, snake names from a dict.
+    OData annotations (`@odata.type`, `@odata.context`: Graph's metadata, not data, and dotted keys
+    that break field paths) are dropped here, where every key is looked at anyway; `_snake_cached`
+    never caches them, so they always take the miss branch.
     """
     if isinstance(obj, dict):
         out = {}
@@ -395,7 +406,11 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
             elif v == "":
                 continue
             name = _SNAKE.get(k)
-            out[name if name is not None else _snake_cached(k)] = v
+            if name is None:
+                if type(k) is str and k.startswith("@odata"):
+                    continue
+                name = _snake_cached(k)
+            out[name] = v
         return out
     if isinstance(obj, list):
         items = []
@@ -452,7 +467,7 @@ def _snake_cached(key: Any) -> str:
     if type(key) is not str:
         return snake(str(key))  # never cached: 1 and True would share an entry
     name = snake(key)
-    if len(_SNAKE) < 8192:  # bounded: keys come from data
+    if len(_SNAKE) < 8192 and not key.startswith("@odata"):  # bounded: keys come from data
         _SNAKE[key] = name
     return name
 

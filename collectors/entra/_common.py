@@ -7,8 +7,6 @@ import re
 from functools import lru_cache
 from typing import Any, Final
 
-import orjson
-
 from collectors._source import Event
 from tokentrail.errors import RecordError
 from tokentrail.event import add_related, put, ts
@@ -16,24 +14,6 @@ from tokentrail.event import add_related, put, ts
 _TENANT_IN_RESOURCE: Final = re.compile(r"^/tenants/([^/]+)", re.I)
 _PROVIDER_IN_RESOURCE: Final = re.compile(r"/providers/([^/]+)", re.I)
 _IP_PORT: Final = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$")
-
-
-def strip_odata(obj: dict[str, Any]) -> dict[str, Any]:
-    """Drop Graph's `@odata.*` annotations: metadata, not data, and dotted keys break field paths.
-
-    Most records have none: a quick look at the serialized record skips the copy.
-    """
-    if b'"@odata' not in orjson.dumps(obj):
-        return obj
-    return _strip(obj)
-
-
-def _strip(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _strip(v) for k, v in obj.items() if not str(k).startswith("@odata")}
-    if isinstance(obj, list):
-        return [_strip(v) for v in obj]
-    return obj
 
 
 def timestamp(primary: Any, fallback: Any, primary_name: str, fallback_name: str) -> str:

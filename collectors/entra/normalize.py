@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collectors._source import Event, Record
 from collectors.entra import _audit, _signin
-from collectors.entra._common import strip_odata
 from collectors.entra.envelopes import SIGNINLOGS, route
 from tokentrail.event import new_event, put
 
@@ -18,7 +17,6 @@ from tokentrail.event import new_event, put
 def normalize(record: Record) -> list[Event]:
     """One Event Hub record or Graph item to one ECS event (sign-in or directory audit)."""
     dataset, props, enveloped = route(record)
-    props = strip_odata(props)
     envelope = record if enveloped else {}  # only its top-level scalars are read
     event = new_event(dataset)
     if dataset == SIGNINLOGS:

@@ -97,6 +97,18 @@ def test_rfc3339_text_matches_the_general_path(dt: datetime, digits: int, zone: 
         assert fast == general
     else:
         assert general is None
+    assert _ts_rfc3339_z(text) == fast  # the second time its head is known valid: the regex-free path
+
+
+@settings(max_examples=400)
+@given(DATES, st.integers(min_value=0, max_value=9), st.integers(min_value=19, max_value=30), st.characters())
+def test_rfc3339_text_one_character_off_after_its_head_is_known(dt: datetime, digits: int, pos: int, char: str) -> None:
+    fraction = f"{dt.microsecond:06d}{dt.microsecond % 7}{dt.microsecond % 3}{dt.microsecond % 5}"[:digits]
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if digits else "") + "Z"
+    _ts_rfc3339_z(text)  # its head now cached (when valid)
+    for candidate in (text[:pos] + char + text[pos + 1:], text[:pos] + char + text[pos:], text[:pos]):
+        fast = _ts_rfc3339_z(candidate)
+        assert fast is None or fast == _general(candidate)
 
 
 @settings(max_examples=300)
@@ -166,3 +178,12 @@ JSON = st.recursive(
 @given(JSON)
 def test_is_empty_is_the_comparison_it_replaces(value: object) -> None:
     assert is_empty(value) == (value is None or value == "" or value == [] or value == {})
+
+
+def test_snake_keys_drop_odata_annotations_at_any_depth_every_time() -> None:
+    from tokentrail.event import snake_key, snake_keys
+
+    doc = {"@odata.type": "#x", "userId": "u", "items": [{"@odata.id": "y", "appId": "a"}], "geo": {"@odata.etag": "z"}}
+    snake_key("@odata.type")  # another caller naming the key must not make the walk keep it
+    for _ in range(2):
+        assert snake_keys(doc) == {"user_id": "u", "items": [{"app_id": "a"}]}
