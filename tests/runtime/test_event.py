@@ -187,3 +187,26 @@ def test_snake_keys_drop_odata_annotations_at_any_depth_every_time() -> None:
     snake_key("@odata.type")  # another caller naming the key must not make the walk keep it
     for _ in range(2):
         assert snake_keys(doc) == {"user_id": "u", "items": [{"app_id": "a"}]}
+
+
+KEYED = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1) | st.floats(allow_nan=False)
+    | st.text(max_size=4) | st.datetimes(timezones=st.just(UTC)),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=3) | st.integers(max_value=9, min_value=0), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(KEYED, min_size=1, max_size=3))
+def test_stable_id_is_the_hash_of_the_general_encoding(parts: list[object]) -> None:
+    """The str-keys fast path gives the ids the general encoding gave (non-str keys, datetimes...)."""
+    import hashlib
+
+    import orjson
+
+    from tokentrail.event import stable_id
+
+    blob = orjson.dumps(tuple(parts), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    assert stable_id(*parts) == hashlib.sha256(blob).hexdigest()[:32]
