@@ -49,10 +49,14 @@ def _fresh(source: str, rec: dict, n: int) -> dict:
     elif source == "google" and isinstance(rec.get("id"), dict):
         rec["id"]["uniqueQualifier"] = str(n)
     elif source == "confluence":
-        rec["summary_seq"] = n  # Confluence has no id: vary the record so ids differ
-        rec.pop("summary_seq")
+        # Confluence has no id (event.id hashes the record): vary each form's time so ids differ
+        stamp = rec.get("timestamp")
         if "creationDate" in rec:
             rec["creationDate"] = 1700000000000 + n
+        elif isinstance(stamp, dict):  # Data Center file: epochSecond + nano
+            stamp["nano"] = n % 1_000_000_000
+        elif isinstance(stamp, str) and len(stamp) == 24 and stamp[19] == ".":  # Data Center REST
+            rec["timestamp"] = f"{stamp[:20]}{n % 1000:03d}Z"
     return rec
 
 

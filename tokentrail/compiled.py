@@ -8,7 +8,9 @@ the way to rule the compiled build out when something looks wrong.
 This file is read by setup.py before the package exists: no imports at module level.
 
 Writing these modules for the compiler (each measured; the pure build runs them the same way):
-- Annotations must be true: compiled code checks declared types at run time.
+- Annotations must be true: compiled code checks declared types at run time. So must inferred
+  ones: a local keeps the type of its first assignment, and a later `None` in it raises
+  TypeError compiled only (the pure-Python tests cannot see it: `make test` runs compiled).
 - Tuple constants are annotated variable-length (`tuple[str, ...]`) and live at module level: a
   fixed-length tuple is a native value that is boxed into a new tuple object at every use, and a
   tuple literal in a function body is built on every call.

@@ -199,9 +199,9 @@ def _ts_rfc3339_z(text: str) -> str | None:
     if 20 <= n <= 30 and text[n - 1] == "Z" and _VALID_HEADS.get(text[:19]) is True:
         if n == 20:
             return text[:19] + ".000Z"
-        frac = text[20:n - 1]
-        if n >= 22 and text[19] == "." and frac.isdigit() and frac.isascii():
-            return text[:19] + _fraction(_micros(frac))
+        digits = text[20:n - 1]  # not `frac`: compiled, a name keeps the type it is first given
+        if n >= 22 and text[19] == "." and digits.isdigit() and digits.isascii():
+            return text[:19] + _fraction(_micros(digits))
     m = _RFC3339_Z.match(text)
     if m is None:
         return None
