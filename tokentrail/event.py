@@ -233,6 +233,7 @@ def _valid_head(head: str) -> bool:
 
 
 # `YYYY-MM-DDTHH:MM:SS` -> whether it is a real time from 1970 to 2200 (bounded like _SECONDS).
+# Only heads of texts that matched _RFC3339_Z get here: `_ts_rfc3339_z` takes a True as proof of shape.
 _VALID_HEADS: Final[dict[str, bool]] = {}
 # `YYYY-MM-DDTHH:MM:SS` (valid, UTC) -> its epoch second (bounded like _SECONDS).
 _HEAD_EPOCHS: Final[dict[str, int]] = {}
@@ -371,14 +372,10 @@ def snake(name: str) -> str:
     return s.replace("-", "_").replace(" ", "_").lower()
 
 
-def snake_keys(obj: Any, *, drop_empty: bool = True, null_strings: bool = False) -> Any:
-    """Recursively rename keys to snake_case; drop None / "" / empty containers when asked.
-
-    `null_strings` also drops the literal string "null" (Okta writes `"zone": "null"`).
-    """
-    if drop_empty and not null_strings:
-        return _snake_drop(obj)
-    return _snake_keys(obj, drop_empty, null_strings)
+def snake_keys(obj: Any) -> Any:
+    """Recursively rename keys to snake_case, dropping None, "" and empty containers (and Graph's
+    OData annotations: see `_snake_drop`)."""
+    return _snake_drop(obj)
 
 
 def snake_keys_except(obj: dict, skip: frozenset[str] | set[str]) -> dict:
@@ -387,7 +384,7 @@ def snake_keys_except(obj: dict, skip: frozenset[str] | set[str]) -> dict:
 
 
 def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
-    """`snake_keys` with the default flags: the common case, without keyword passing per node.
+    """`snake_keys`, and `snake_keys_except` with `skip` (top-level keys left out).
 
     Hot (Entra copies whole records through it): exact type checks first, snake names from a dict.
     OData annotations (`@odata.type`, `@odata.context`: Graph's metadata, not data, and dotted keys
@@ -474,25 +471,6 @@ def _snake_cached(key: Any) -> str:
     if len(_SNAKE) < 8192 and not key.startswith("@odata"):  # bounded: keys come from data
         _SNAKE[key] = name
     return name
-
-
-def _snake_keys(obj: Any, drop_empty: bool, null_strings: bool) -> Any:
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            v = _snake_keys(v, drop_empty, null_strings)
-            if drop_empty and is_empty(v):
-                continue
-            if null_strings and v == "null":
-                continue
-            out[snake_key(k)] = v
-        return out
-    if isinstance(obj, list):
-        items = [_snake_keys(v, drop_empty, null_strings) for v in obj]
-        if drop_empty:
-            items = [v for v in items if not is_empty(v)]
-        return items
-    return obj
 
 
 def split_email(value: str | None) -> tuple[str | None, str | None]:
