@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from collectors.okta import SOURCE
 from collectors.okta._categories import categorize
@@ -198,6 +201,12 @@ class TestDebugData:
     def test_scope_separators(self):
         """Scopes split on commas, spaces or both."""
         assert split_scopes("a, b c,d") == ["a", "b", "c", "d"]
+
+    @settings(max_examples=300)
+    @given(st.text(alphabet=st.sampled_from("ab,. \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u3000"), max_size=20))
+    def test_scope_split_is_the_regex_it_replaced(self, text: str) -> None:
+        """str.split() at whitespace, commas as spaces: what `re.split(r"[,\\s]+")` gave, empties dropped."""
+        assert split_scopes(text) == [s for s in re.split(r"[,\s]+", text) if s]
 
 
 class TestCategories:
