@@ -93,6 +93,7 @@ class Processor:
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES, keep_original: bool = False,
     ) -> None:
         self.sources = sources
+        self._resolved: dict[str, Source] = {}  # a plain dict: `sources` may be a lazy Mapping in Python
         self.chain = chain
         self.clock = clock or Clock()
         self.max_record_bytes = max_record_bytes
@@ -112,7 +113,11 @@ class Processor:
     def process(self, raw: Raw) -> Result:
         """Every record of `raw` ends as an event or a DLQ record; this never raises for bad data."""
         result = Result()
-        source = self.sources.get(raw.source)
+        source = self._resolved.get(raw.source)
+        if source is None:
+            source = self.sources.get(raw.source)  # collectors.SOURCES imports a source on first use
+            if source is not None:
+                self._resolved[raw.source] = source
         if source is None:
             result.dlq.append(self.dead_letter(raw, "normalize", f"unknown source {raw.source!r}"))
             return result
