@@ -210,3 +210,21 @@ def test_stable_id_is_the_hash_of_the_general_encoding(parts: list[object]) -> N
 
     blob = orjson.dumps(tuple(parts), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
     assert stable_id(*parts) == hashlib.sha256(blob).hexdigest()[:32]
+
+
+def test_event_ingested_is_now_in_whole_seconds() -> None:
+    """As Elastic's Fleet final pipeline truncates it; from the system clock and an injected one alike."""
+    import time
+
+    from collectors import SOURCES
+    from enrichers import build_chain
+    from tokentrail.clock import Clock, FixedClock
+    from tokentrail.pipeline import Processor, Raw
+
+    line = b'{"uuid": "u-1", "published": "2026-01-01T00:00:00.000Z", "eventType": "user.session.start"}'
+    before = int(time.time())
+    stamp = Processor(SOURCES, build_chain(), Clock()).process(Raw("okta", line, "t")).events[0]["event"]["ingested"]
+    assert stamp.endswith(".000Z")
+    assert before <= parse_ts(stamp).timestamp() <= time.time()
+    fixed = Processor(SOURCES, build_chain(), FixedClock("2026-03-02T12:00:00.654321Z"))
+    assert fixed.process(Raw("okta", line, "t")).events[0]["event"]["ingested"] == "2026-03-02T12:00:00.000Z"
