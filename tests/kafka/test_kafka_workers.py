@@ -97,7 +97,11 @@ def test_two_enrich_workers_share_partitions_and_survive_kill9(pipeline: Any) ->
     p.worker("ship")
     e1 = p.worker("enrich", "enrich-1")
     p.worker("enrich", "enrich-2")
-    time.sleep(1.0)
+    # Records flow only once both hold raw partitions: with a fast pipeline the first fifth of the
+    # stream could otherwise be done (and enrich-1 killed) before the group split them.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(_raw_shares(p, ("enrich-1", "enrich-2"))):
+        time.sleep(0.1)
     p.worker("collect")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(p.ids()) < n // 5:
@@ -109,13 +113,19 @@ def test_two_enrich_workers_share_partitions_and_survive_kill9(pipeline: Any) ->
     expected = {f"r-{i:06d}" for i in range(n)}
     got = p.wait_ids(expected, 90)
     assert expected <= got, f"missing {len(expected - got)} events after kill -9"
-    shares = []
-    for name in ("enrich-1", "enrich-2"):
-        lines = [orjson.loads(line) for line in p.log(name).splitlines() if '"partitions assigned"' in line]
-        shares.append({x for line in lines for x in line["partitions"] if ".raw.okta/" in x})
+    shares = _raw_shares(p, ("enrich-1", "enrich-2"))
     assert all(shares), f"each enrich worker got raw partitions: {shares}"
     counts = collections.Counter(p.ids())
     assert max(counts.values()) >= 1
+
+
+def _raw_shares(p: Any, names: tuple[str, ...]) -> list[set[str]]:
+    """The raw Okta partitions each worker was ever assigned, from its "partitions assigned" log lines."""
+    shares = []
+    for name in names:
+        lines = [orjson.loads(line) for line in p.log(name).splitlines() if '"partitions assigned"' in line]
+        shares.append({x for line in lines for x in line["partitions"] if ".raw.okta/" in x})
+    return shares
 
 
 def test_broker_restart_while_workers_run(own_broker: Any, tmp_path: Any) -> None:
