@@ -196,7 +196,7 @@ def _ts_rfc3339_z(text: str) -> str | None:
         return text
     # `Z` with no fraction or 1 to 9 digits (Entra writes 7) and a head seen valid: no regex either.
     n = len(text)
-    if 20 <= n <= 30 and text[n - 1] == "Z" and _VALID_HEADS.get(text[:19]) is True:
+    if 20 <= n <= 30 and text[n - 1] == "Z" and _HEADS.get(text[:19], -1) >= 0:
         if n == 20:
             return text[:19] + ".000Z"
         digits = text[20:n - 1]  # not `frac`: compiled, a name keeps the type it is first given
@@ -206,7 +206,7 @@ def _ts_rfc3339_z(text: str) -> str | None:
     if m is None:
         return None
     head = text[:19]
-    if not _valid_head(head):
+    if _head_second(head) < 0:
         return None
     frac, zone = m.group(7, 8)
     if frac is None:
@@ -216,27 +216,25 @@ def _ts_rfc3339_z(text: str) -> str | None:
     return head + _fraction(_micros(frac))
 
 
-def _valid_head(head: str) -> bool:
-    """Whether `YYYY-MM-DDTHH:MM:SS` (shape checked by the caller's regex) is a real time from 1970
-    to 2200: day of month, 24:00 and the like are checked by fromisoformat, once per second."""
-    valid = _VALID_HEADS.get(head)
-    if valid is None:
+def _head_second(head: str) -> int:
+    """The epoch second of `YYYY-MM-DDTHH:MM:SS` (UTC, shape checked by the caller's regex), -1 when it
+    is no real time from 1970 to 2200 (day of month, 24:00 and the like: fromisoformat), once per second."""
+    second = _HEADS.get(head)
+    if second is None:
         try:
-            year = datetime.fromisoformat(head).year
-            valid = 1970 <= year <= 2200
+            dt = datetime.fromisoformat(head)
+            second = (dt.replace(tzinfo=UTC) - EPOCH) // timedelta(seconds=1) if 1970 <= dt.year <= 2200 else -1
         except ValueError:
-            valid = False
-        if len(_VALID_HEADS) >= 4096:
-            _VALID_HEADS.clear()
-        _VALID_HEADS[head] = valid
-    return valid
+            second = -1
+        if len(_HEADS) >= 4096:
+            _HEADS.clear()
+        _HEADS[head] = second
+    return second
 
 
-# `YYYY-MM-DDTHH:MM:SS` -> whether it is a real time from 1970 to 2200 (bounded like _SECONDS).
-# Only heads of texts that matched _RFC3339_Z get here: `_ts_rfc3339_z` takes a True as proof of shape.
-_VALID_HEADS: Final[dict[str, bool]] = {}
-# `YYYY-MM-DDTHH:MM:SS` (valid, UTC) -> its epoch second (bounded like _SECONDS).
-_HEAD_EPOCHS: Final[dict[str, int]] = {}
+# `YYYY-MM-DDTHH:MM:SS` -> its epoch second, -1 when invalid (bounded like _SECONDS). Only heads of
+# texts that matched _RFC3339_Z get here: the regex-free paths take a cached second as proof of shape.
+_HEADS: Final[dict[str, int]] = {}
 
 
 def epoch_of(value: Any, field: str = "timestamp") -> float:
@@ -246,8 +244,10 @@ def epoch_of(value: Any, field: str = "timestamp") -> float:
         if us >= 0:
             return us / 1_000_000  # as timedelta.total_seconds() divides
         m = _RFC3339_Z.match(value)
-        if m is not None and _valid_head(value[:19]):
-            return (_head_epoch(value[:19]) * 1_000_000 + _micros(m.group(7))) / 1_000_000
+        if m is not None:
+            second = _head_second(value[:19])
+            if second >= 0:
+                return (second * 1_000_000 + _micros(m.group(7))) / 1_000_000
     return parse_ts(value, field=field).timestamp()
 
 
@@ -255,31 +255,18 @@ def canonical_us(text: str) -> int:
     """Microseconds since the epoch of `text` when it is exactly what `format_ts` writes for whole
     milliseconds (`YYYY-MM-DDTHH:MM:SS.mmmZ`, most timestamps in and out), else -1.
 
-    A shape check and two dict lookups, no regex: `_HEAD_EPOCHS` only holds heads that passed the
-    full check once, and `_D3_VALUES` only three ASCII digits."""
+    A shape check and two dict lookups, no regex: `_HEADS` only holds heads that passed the full
+    check once, and `_D3_VALUES` only three ASCII digits."""
     if len(text) != 24 or text[23] != "Z" or text[19] != ".":
         return -1
     ms = _D3_VALUES.get(text[20:23])
     if ms is None:
         return -1
     head = text[:19]
-    second = _HEAD_EPOCHS.get(head)
+    second = _HEADS.get(head)
     if second is None:
-        if _RFC3339_Z.match(text) is None or not _valid_head(head):
-            return -1
-        second = _head_epoch(head)
-    return second * 1_000_000 + ms * 1000
-
-
-def _head_epoch(head: str) -> int:
-    """The epoch second of a valid `YYYY-MM-DDTHH:MM:SS` (UTC), cached."""
-    second = _HEAD_EPOCHS.get(head)
-    if second is None:
-        second = (datetime.fromisoformat(head).replace(tzinfo=UTC) - EPOCH) // timedelta(seconds=1)
-        if len(_HEAD_EPOCHS) >= 4096:
-            _HEAD_EPOCHS.clear()
-        _HEAD_EPOCHS[head] = second
-    return second
+        second = _head_second(head) if _RFC3339_Z.match(text) is not None else -1
+    return second * 1_000_000 + ms * 1000 if second >= 0 else -1
 
 
 def stable_id(*parts: Any) -> str:
