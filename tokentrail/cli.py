@@ -100,7 +100,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from collectors.inputs.reader import iter_units
+    from collectors.inputs.reader import READ_BUFFER, iter_units
     from tokentrail.runtime import build_processor
 
     cfg = _load(args.config)
@@ -112,14 +112,16 @@ def cmd_process(args: argparse.Namespace) -> int:
     try:
         for name in names:
             if name == "-":
-                stream, label = sys.stdin.buffer, "stdin"
+                stream = open(sys.stdin.fileno(), "rb", buffering=READ_BUFFER, closefd=False)  # noqa: SIM115
+                label = "stdin"
             else:
                 try:
-                    stream, label = open(name, "rb"), f"file:{Path(name).resolve()}"  # noqa: SIM115
+                    stream = open(name, "rb", buffering=READ_BUFFER)  # noqa: SIM115
+                    label = f"file:{Path(name).resolve()}"
                 except OSError as exc:
                     print(f"tokentrail: error: cannot read {name}: {exc.strerror}", file=sys.stderr)
                     return 2
-            with contextlib.closing(stream) if name != "-" else contextlib.nullcontext():
+            with contextlib.closing(stream):  # stdin's descriptor stays open (closefd=False)
                 processor.process_stream(args.source, iter_units(stream, **limits), label, out, dlq_out)
         out.flush()
         dlq_out.flush()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collectors.inputs import InputContext, OnDone
-from collectors.inputs.reader import iter_units
+from collectors.inputs.reader import READ_BUFFER, iter_units
 from tokentrail.checkpoint import Tracker
 from tokentrail.configtools import doc
 from tokentrail.pipeline import Raw
@@ -69,7 +69,7 @@ class FileInput:
     def _read(self, path: str, emit: Any, stop: threading.Event, final: bool) -> None:
         try:
             st = os.stat(path)
-            f = open(path, "rb")  # noqa: SIM115 - closed below
+            f = open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115 - closed below
         except OSError:
             return  # vanished between glob and open: the next poll sees the new state
         key = f"{st.st_dev}:{st.st_ino}"
