@@ -296,7 +296,9 @@ def is_empty(value: Any) -> bool:
     `value == []`: compiled, each such comparison builds the empty list or dict it compares with.)"""
     if value is None:
         return True
-    return not value if isinstance(value, (str, list, dict)) else False
+    if isinstance(value, str) or isinstance(value, list) or isinstance(value, dict):
+        return not value
+    return False
 
 
 def put(d: dict, path: str, value: Any) -> None:
@@ -340,7 +342,7 @@ def add_related(event: dict, kind: str, *values: Any) -> None:
     """Append unique non-empty values to `related.<kind>` (ip, user, hosts, hash)."""
     bucket = None
     for v in values:
-        if v is None or v == "":
+        if v is None or (isinstance(v, str) and not v):
             continue
         if bucket is None:
             bucket = event.setdefault("related", {}).setdefault(kind, [])
@@ -387,11 +389,11 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
             if t is str:
                 if not v:
                     continue
-            elif t is dict or t is list or isinstance(v, _CONTAINERS):
+            elif t is dict or t is list or isinstance(v, dict) or isinstance(v, list):
                 v = _snake_drop(v)
                 if not v:
                     continue
-            elif v == "":
+            elif isinstance(v, str) and not v:  # a str subclass: `v == ""` by type
                 continue
             name = _SNAKE.get(k)
             if name is None:
@@ -403,7 +405,7 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
     if isinstance(obj, list):
         items = []
         for v in obj:
-            if isinstance(v, _CONTAINERS):
+            if isinstance(v, dict) or isinstance(v, list):
                 v = _snake_drop(v)
                 if not v:
                     continue
@@ -414,7 +416,6 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
     return obj
 
 
-_CONTAINERS: Final[tuple[type, ...]] = (dict, list)
 _SNAKE: Final[dict[Any, str]] = {}
 
 
@@ -423,7 +424,7 @@ def drop_empty(obj: Any) -> Any:
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            if isinstance(v, _CONTAINERS):
+            if isinstance(v, dict) or isinstance(v, list):
                 v = drop_empty(v)
                 if not v:
                     continue
@@ -434,7 +435,7 @@ def drop_empty(obj: Any) -> Any:
     if isinstance(obj, list):
         items = []
         for v in obj:
-            if isinstance(v, _CONTAINERS):
+            if isinstance(v, dict) or isinstance(v, list):
                 v = drop_empty(v)
                 if not v:
                     continue

@@ -260,7 +260,9 @@ def _list(value: Any) -> list[Any]:
 
 
 def _str(value: Any) -> str | None:
-    if value is None or value == "" or isinstance(value, (bool, dict, list)):
+    if isinstance(value, str):
+        return str(value) if value else None
+    if value is None or isinstance(value, bool) or isinstance(value, dict) or isinstance(value, list):
         return None
     return str(value)
 

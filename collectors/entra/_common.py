@@ -124,7 +124,7 @@ def text(value: Any) -> str | None:
     """A scalar as a string (Azure sends `resultType` and `Level` as string or number); None else."""
     if type(value) is str:  # the common case first: this runs a dozen times per record
         return value.strip() or None
-    if value is None or isinstance(value, (dict, list)):
+    if value is None or isinstance(value, dict) or isinstance(value, list):
         return None
     if isinstance(value, bool):
         return str(value).lower()

@@ -250,6 +250,8 @@ def _is_ip(text: str) -> bool:
 
 
 def _str(value: Any) -> str | None:
-    if value is None or value == "" or isinstance(value, (dict, list)):
+    if isinstance(value, str):
+        return str(value) if value else None
+    if value is None or isinstance(value, dict) or isinstance(value, list):
         return None
     return str(value)

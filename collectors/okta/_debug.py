@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import orjson
 
-from tokentrail.event import is_empty, snake_key
+from tokentrail.event import snake_key
 
 # A key in a Java map: no '=', ',', braces; it may hold spaces and dashes ("New Geo-Location").
 _KEY_AHEAD: Final = re.compile(r"\s*[^\s=,{}][^=,{}]*=")
@@ -95,7 +95,14 @@ def clean(obj: Any) -> Any:
 
 
 def _empty(v: Any) -> bool:
-    return is_empty(v) or v == "null"
+    """`is_empty(v) or v == "null"`, by type (see tokentrail/compiled.py on `== ""`)."""
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return not v or (len(v) == 4 and v == "null")
+    if isinstance(v, dict) or isinstance(v, list):
+        return not v
+    return False
 
 
 def present(v: Any) -> Any:
@@ -105,8 +112,8 @@ def present(v: Any) -> Any:
     the whole record first (most of it is never read).
     """
     if type(v) is str:
-        return None if v == "" or v == "null" else v
-    if isinstance(v, (dict, list)):
+        return None if not v or (len(v) == 4 and v == "null") else v
+    if isinstance(v, dict) or isinstance(v, list):
         return clean(v) or None
     return v
 
@@ -117,7 +124,7 @@ def snake_clean(obj: Any) -> Any:
         out = {}
         for k, v in obj.items():
             if type(v) is str:  # the common leaf: skip the call and the generic test
-                if v == "" or v == "null":
+                if not v or (len(v) == 4 and v == "null"):
                     continue
             else:
                 v = snake_clean(v)
@@ -143,7 +150,7 @@ def decode_value(value: Any) -> Any:
     if not isinstance(value, str) or not value.startswith(("{", "[")):
         return value
     parsed = parse_json_string(value) if _may_be_json(value) else value
-    if isinstance(parsed, (dict, list)):
+    if isinstance(parsed, dict) or isinstance(parsed, list):
         return clean(parsed) or None  # "{}" / "[]" say nothing: dropped like any empty value
     if len(value) > 1024:  # too big to keep in the cache
         return _java_map_value(value)
@@ -224,7 +231,7 @@ def debug_data(raw: dict[str, Any]) -> dict[str, Any]:
     flat = {}
     for key, value in raw.items():  # `raw` may be uncleaned: `present` first
         if type(value) is str:
-            if value == "" or value == "null":
+            if not value or (len(value) == 4 and value == "null"):
                 continue
             v = decode_value(value) if value[0] in "{[" else value
         else:
@@ -236,6 +243,8 @@ def debug_data(raw: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, name in TYPED_KEYS.items():
         value = flat.get(key)
+        if value is None:  # most of them: no isinstance against a tuple for these
+            continue
         if isinstance(value, str):
             out[name] = value
         elif isinstance(value, _SCALARS):

@@ -59,9 +59,9 @@ def _pick(src: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, A
         if v is None:
             continue
         if type(v) is str:  # `present` inlined: most fields of a record are read here
-            if v == "" or v == "null":
+            if not v or (len(v) == 4 and v == "null"):  # see tokentrail/compiled.py on `== ""`
                 continue
-        elif isinstance(v, (dict, list)):
+        elif isinstance(v, dict) or isinstance(v, list):
             v = clean(v)
             if not v:
                 continue
@@ -206,10 +206,9 @@ def geo_point(loc: Any) -> dict[str, float] | None:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, _NUMBERS) and not isinstance(v, bool)
+    return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
 
 
-_NUMBERS: Final[tuple[type, ...]] = (int, float)
 _GEO_KEYS: Final[tuple[tuple[str, str], ...]] = (("city", "city_name"), ("state", "region_name"), ("country", "country_name"))
 _AGENT_KEYS: Final[tuple[tuple[str, str], ...]] = (("browser", "browser"), ("os", "os"), ("rawUserAgent", "raw_user_agent"))
 _SECURITY_KEYS: Final[tuple[tuple[str, str], ...]] = (("asNumber", "number"), ("asOrg", "org"), ("isp", "isp"), ("domain", "domain"),
