@@ -188,12 +188,13 @@ class AppEnricher:
             return None, None  # what the branches below come to for the other events without a token
         name = None
         if dataset == "okta.system":
-            okta = event.get("okta") or {}
+            found = event.get("okta")
+            okta: dict[str, Any] = found if isinstance(found, dict) else {}  # typed: dict reads compiled
             if not client:
-                doc = okta.get("client") if isinstance(okta, dict) else None
+                doc = okta.get("client")
                 client = doc.get("id") if isinstance(doc, dict) else None
             if client:
-                actor = okta.get("actor") if isinstance(okta, dict) else None
+                actor = okta.get("actor")
                 if isinstance(actor, dict) and actor.get("id") == client:
                     kind = actor.get("type")
                     if str("" if kind is None else kind).lower() != "user":

@@ -31,11 +31,14 @@ class Chain:
         self._plans: dict[str, _Plan | None] = {}
 
     def __call__(self, event: Any) -> dict[str, Any]:  # Any: a step may return a non-dict (see below)
+        # `doc`: the event as a dict, so that compiled reads of it are dict operations rather
+        # than method lookups; `event`: what the last step returned, checked before it becomes `doc`.
+        doc: dict[str, Any] = event
         steps: _Steps = self.steps
         run: _Steps = ()
-        tt = event.get("_tt")
-        if type(tt) is dict and len(tt) == 1 and tt.get("scan") is False and "tokentrail" not in event:
-            plan = self._plan(event)  # a plain event (see the module docstring)
+        tt = doc.get("_tt")
+        if type(tt) is dict and len(tt) == 1 and tt.get("scan") is False and "tokentrail" not in doc:
+            plan = self._plan(doc)  # a plain event (see the module docstring)
             if plan is not None:
                 run, steps, resume = plan
         # One try around the loops, not one per step: `name` is the step that was running.
@@ -43,17 +46,19 @@ class Chain:
         try:
             if run:
                 for name, step in run:  # noqa: B007 - `name` is read in the handlers
-                    event = step(event)
+                    event = step(doc)
                     if type(event) is not dict and not isinstance(event, dict):
                         raise _NotAnEvent
-                tt = event.get("_tt")
-                if not (type(tt) is dict and len(tt) == 1 and tt.get("scan") is False and "tokentrail" not in event):
+                    doc = event
+                tt = doc.get("_tt")
+                if not (type(tt) is dict and len(tt) == 1 and tt.get("scan") is False and "tokentrail" not in doc):
                     steps = resume  # the steps run made it more than plain: the rest all run
             for name, step in steps:  # noqa: B007
-                event = step(event)
+                event = step(doc)
                 if type(event) is not dict and not isinstance(event, dict):
                     raise _NotAnEvent
-            return event
+                doc = event
+            return doc
         except _NotAnEvent:
             raise EnrichError(name, f"returned {type(event).__name__}, not an event dict") from None
         except DropEvent:

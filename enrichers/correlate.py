@@ -39,7 +39,7 @@ class Correlator:
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         tt = event.get("tokentrail")
         token = tt.get("token") if isinstance(tt, dict) else None
-        if not token:
+        if not token or not isinstance(token, dict):
             return event
         activity = token.get("activity")
         if activity == "issue":

@@ -84,7 +84,8 @@ class FindingsEnricher:
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         tt = event.get("_tt")
-        raw = tt.pop("findings", None) if tt else None
+        # `in` first: dict.pop is a method call even compiled, and most events have no findings
+        raw = tt.pop("findings") if type(tt) is dict and "findings" in tt else None
         if not raw:
             return event
         ev = event.get("event") or {}

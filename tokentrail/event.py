@@ -340,12 +340,16 @@ def get(d: Any, path: str, default: Any = None) -> Any:
 
 def add_related(event: dict, kind: str, *values: Any) -> None:
     """Append unique non-empty values to `related.<kind>` (ip, user, hosts, hash)."""
-    bucket = None
+    bucket: list[Any] | None = None
     for v in values:
         if v is None or (isinstance(v, str) and not v):
             continue
         if bucket is None:
-            bucket = event.setdefault("related", {}).setdefault(kind, [])
+            related = event.get("related")
+            if not isinstance(related, dict):
+                related = event["related"] = {}
+            found = related.get(kind)
+            bucket = found if isinstance(found, list) else related.setdefault(kind, [])
         if v not in bucket:
             bucket.append(v)
 

@@ -226,7 +226,8 @@ class Processor:
             except RecordError as exc:
                 result.dlq.append(self._dlq_for(raw, origin, "enrich", exc.reason, record))
                 continue
-            extra = event.pop("_extra", None)
+            # `in` first: dict.pop is a method call even compiled, and few events have extras
+            extra = event.pop("_extra") if "_extra" in event else None
             if original is not None:
                 event.setdefault("event", {})["original"] = original
                 original = ""

@@ -129,11 +129,13 @@ class TokenEnricher:
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         tt: Any = event.get("_tt")
         token: dict[str, Any] | None
-        if tt:
-            auth = tt.pop("authorization", None)
-            secrets = tt.pop("secrets", None)
-        else:
-            auth = secrets = None
+        auth: Any = None
+        secrets: Any = None
+        if type(tt) is dict:  # `in` first: dict.pop is a method call even compiled
+            if "authorization" in tt:
+                auth = tt.pop("authorization")
+            if "secrets" in tt:
+                secrets = tt.pop("secrets")
         provider = facts(event)
         if not secrets:
             if provider is None:
