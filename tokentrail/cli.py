@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import signal
 import sys
@@ -100,7 +101,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from collectors.inputs.reader import READ_BUFFER, iter_units
+    from collectors.inputs.reader import iter_units, open_stream
     from tokentrail.runtime import build_processor
 
     cfg = _load(args.config)
@@ -109,19 +110,25 @@ def cmd_process(args: argparse.Namespace) -> int:
     dlq_out: BinaryIO = open(args.dlq, "ab") if args.dlq else sys.stderr.buffer  # noqa: SIM115
     names = args.inputs or ["-"]
     limits = {"max_record": cfg.pipeline.max_record_bytes, "max_document": cfg.pipeline.max_document_bytes}
+
+    def idle() -> None:
+        """The input is a pipe with nothing more yet: what is done goes out now, not at 1 MiB."""
+        out.flush()
+        dlq_out.flush()
+
     try:
         for name in names:
             if name == "-":
-                stream = open(sys.stdin.fileno(), "rb", buffering=READ_BUFFER, closefd=False)  # noqa: SIM115
-                label = "stdin"
+                raw, label = io.FileIO(sys.stdin.fileno(), "rb", closefd=False), "stdin"
             else:
                 try:
-                    stream = open(name, "rb", buffering=READ_BUFFER)  # noqa: SIM115
-                    label = f"file:{Path(name).resolve()}"
+                    raw = open(name, "rb", buffering=0)  # noqa: SIM115 - closed with the stream
                 except OSError as exc:
                     print(f"tokentrail: error: cannot read {name}: {exc.strerror}", file=sys.stderr)
                     return 2
-            with contextlib.closing(stream):  # stdin's descriptor stays open (closefd=False)
+                label = f"file:{Path(name).resolve()}"
+            stream = open_stream(raw, idle)
+            with contextlib.closing(stream):  # type: ignore[type-var]  # stdin's descriptor stays open
                 processor.process_stream(args.source, iter_units(stream, **limits), label, out, dlq_out)
         out.flush()
         dlq_out.flush()

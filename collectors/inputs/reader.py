@@ -5,8 +5,11 @@ pretty-printed object). Streams: memory stays bounded by the record limits, what
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from typing import BinaryIO, Final
+import os
+import select
+import stat
+from collections.abc import Callable, Iterator
+from typing import Final, Protocol
 
 import orjson
 
@@ -40,10 +43,106 @@ class Unit:
                 f"complete={self.complete}, document={self.document})")
 
 
+class Stream(Protocol):
+    """What the reader needs of an input: io's BufferedReader and BytesIO, or PipeReader."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def read1(self, n: int = -1, /) -> bytes: ...
+
+    def readline(self, limit: int = -1, /) -> bytes: ...
+
+
+class PipeReader:
+    """A pipe or terminal read as it fills: `idle` is called before a read that would wait for the
+    writer.
+
+    Behind io's BufferedReader, which cannot say when its buffer is empty, `tokentrail process` had
+    no moment to flush its output before waiting on a quiet producer (`tail -f … | tokentrail
+    process`): events sat in its 1 MiB output buffer until that filled or the input ended.
+    """
+
+    # size: a pipe holds 64 KiB; reads under glibc's mmap threshold (128 KiB) reuse heap memory,
+    # where 1 MiB reads each fault in fresh pages (measured: twice the cost per line).
+    def __init__(self, raw: io.FileIO, idle: Callable[[], None] | None = None, size: int = CHUNK) -> None:
+        self._raw = raw
+        self._fd = raw.fileno()
+        self._idle = idle
+        self._size = size
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+
+    def _more(self) -> bool:
+        """Append what the writer has sent (after `idle` if that means waiting); False at the end."""
+        if self._eof:
+            return False
+        if self._idle is not None and not _readable(self._fd):
+            self._idle()
+        data = self._raw.read(self._size)
+        if not data:
+            self._eof = True
+            return False
+        rest = self._buf[self._pos:]
+        self._buf = rest + data if rest else data
+        self._pos = 0
+        return True
+
+    def _take(self, n: int) -> bytes:
+        buf, pos = self._buf, self._pos
+        end = len(buf) if n < 0 else min(len(buf), pos + n)
+        self._pos = end
+        return buf[pos:end]
+
+    def read(self, n: int = -1, /) -> bytes:
+        """Up to `n` bytes, waiting for all of them unless the input ends first (as io's read)."""
+        while (n < 0 or len(self._buf) - self._pos < n) and self._more():
+            pass
+        return self._take(n)
+
+    def read1(self, n: int = -1, /) -> bytes:
+        """What is buffered, else what one read brings (up to `n` bytes); b"" at the end."""
+        if self._pos >= len(self._buf):
+            self._more()
+        return self._take(n)
+
+    def readline(self, limit: int = -1, /) -> bytes:
+        while True:
+            buf, pos = self._buf, self._pos
+            end = buf.find(b"\n", pos)
+            if end >= 0 and (limit < 0 or end - pos < limit):
+                self._pos = end + 1
+                return buf[pos:end + 1]
+            if 0 <= limit <= len(buf) - pos:
+                return self._take(limit)
+            if not self._more():
+                return self._take(-1)
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def _readable(fd: int) -> bool:
+    """Whether a read of `fd` would return at once (False when that cannot be told)."""
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
+
+
+def open_stream(raw: io.FileIO, idle: Callable[[], None] | None = None) -> Stream:
+    """`raw` read through a READ_BUFFER BufferedReader when it is a regular file; a pipe or terminal
+    through PipeReader, which calls `idle` (flush what was written) before it waits for input.
+    Closing the stream closes `raw`."""
+    if stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
+        return io.BufferedReader(raw, READ_BUFFER)
+    return PipeReader(raw, idle)
+
+
 class _Chain:
     """readline over already-buffered bytes, then the stream (stdin cannot seek back)."""
 
-    def __init__(self, buffered: bytes, f: BinaryIO) -> None:
+    def __init__(self, buffered: bytes, f: Stream) -> None:
         self._buf: io.BytesIO | None = io.BytesIO(buffered)
         self._f = f
 
@@ -59,7 +158,7 @@ class _Chain:
         return line + more
 
 
-def read_line(f: BinaryIO | _Chain, limit: int) -> tuple[bytes, int, int]:
+def read_line(f: Stream | _Chain, limit: int) -> tuple[bytes, int, int]:
     """One line without its newline, cut at `limit + 1` bytes: (data, true length, bytes consumed)."""
     line = f.readline(limit + 1)
     if not line:
@@ -86,14 +185,23 @@ def _parses(data: bytes) -> bool:
 
 
 def iter_units(
-    f: BinaryIO, *, max_record: int, max_document: int, offset: int = 0, line: int = 0
+    f: Stream, *, max_record: int, max_document: int, offset: int = 0, line: int = 0
 ) -> Iterator[Unit]:
     """Units from `f`, which is positioned at `offset` after `line` lines. At the very start of a
     stream whose first line is not a JSON value on its own but opens one, the whole stream is tried
     as a single document (a Graph page or Okta array saved with indentation)."""
-    src: BinaryIO | _Chain = f
+    src: Stream | _Chain = f
     if offset == 0:
-        head = f.read(min(max_document + 1, CHUNK))
+        # Only what the test below needs (the first newline and the first character that is not
+        # a space), not a whole CHUNK: on a pipe, records are not held back waiting for 64 KiB
+        # that a slow producer may take minutes to write.
+        size = min(max_document + 1, CHUNK)
+        head = f.read1(size)
+        while head and len(head) < size and (b"\n" not in head or not head.lstrip()):
+            more = f.read1(size - len(head))
+            if not more:
+                break
+            head += more
         first = head.lstrip()[:1]
         if first in (b"{", b"["):
             nl = head.find(b"\n")
@@ -107,7 +215,7 @@ def iter_units(
     yield from _lines(src, offset, line, max_record)
 
 
-def _lines(f: BinaryIO | _Chain, pos: int, lineno: int, max_record: int) -> Iterator[Unit]:
+def _lines(f: Stream | _Chain, pos: int, lineno: int, max_record: int) -> Iterator[Unit]:
     while True:
         data, size, n = read_line(f, max_record)
         if not n:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -21,6 +24,12 @@ OKTA = orjson.dumps({
 
 def run(*args: str, stdin: bytes = b"", cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([*TT, *args], input=stdin, capture_output=True, timeout=timeout, cwd=cwd)
+
+
+def _line_within(stream: Any, seconds: float) -> bool:
+    """Whether a whole line can be read from `stream` (a pipe) within `seconds`."""
+    ready, _, _ = select.select([stream], [], [], seconds)
+    return bool(ready) and stream.readline().endswith(b"\n")
 
 
 class TestProcess:
@@ -55,6 +64,60 @@ class TestProcess:
         """A missing input file exits 2 naming it."""
         r = run("process", "--source", "okta", str(tmp_path / "missing.ndjson"))
         assert r.returncode == 2 and b"missing.ndjson" in r.stderr
+
+    def test_directory_input_is_usage_error(self, tmp_path: Path):
+        r = run("process", "--source", "okta", str(tmp_path))
+        assert r.returncode == 2 and b"cannot read" in r.stderr and b"directory" in r.stderr
+
+    def test_pipe_streams_events_as_records_arrive(self, tmp_path: Path):
+        """`tail -f … | tokentrail process`: each event (and DLQ record) comes out when the input
+        pauses, not when 1 MiB of output has piled up or the input ends."""
+        dlq = tmp_path / "dlq.ndjson"
+        p = subprocess.Popen([*TT, "process", "--source", "okta", "--dlq", str(dlq)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert p.stdin is not None and p.stdout is not None
+            p.stdin.write(OKTA + b"\n")
+            p.stdin.flush()
+            assert _line_within(p.stdout, 30), "the event waited for the end of the input"
+            p.stdin.write(b"{not json\n")
+            p.stdin.flush()
+            deadline = time.monotonic() + 30
+            while not dlq.exists() or not dlq.read_bytes().endswith(b"\n"):
+                assert time.monotonic() < deadline, "the DLQ record waited for the end of the input"
+                time.sleep(0.05)
+            p.stdin.close()
+            assert p.wait(30) == 0
+        finally:
+            p.kill()
+
+    def test_pipe_with_a_document_written_in_pieces(self, tmp_path: Path):
+        """A pretty-printed array whose first write has no newline is still one document."""
+        doc = orjson.dumps([orjson.loads(OKTA), orjson.loads(OKTA)], option=orjson.OPT_INDENT_2)
+        p = subprocess.Popen([*TT, "process", "--source", "okta"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdin is not None
+        for piece in (doc[:1], doc[1:40], doc[40:]):
+            p.stdin.write(piece)
+            p.stdin.flush()
+            time.sleep(0.3)
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0 and err == b""
+        assert len(out.splitlines()) == 2
+
+    def test_named_pipe_input(self, tmp_path: Path):
+        """An INPUT that is a FIFO (or `<(command)`) is read as it fills, like stdin."""
+        fifo = tmp_path / "in.fifo"
+        os.mkfifo(fifo)
+        p = subprocess.Popen([*TT, "process", "--source", "okta", str(fifo)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            with open(fifo, "wb", buffering=0) as w:
+                w.write(OKTA + b"\n")
+                assert p.stdout is not None and _line_within(p.stdout, 30)
+            assert p.wait(30) == 0
+        finally:
+            p.kill()
 
     def test_help_lists_sources(self):
         """--help names every source."""
