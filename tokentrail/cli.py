@@ -128,7 +128,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                     return 2
                 label = f"file:{Path(name).resolve()}"
             stream = open_stream(raw, idle)
-            with contextlib.closing(stream):  # type: ignore[type-var]  # stdin's descriptor stays open
+            with contextlib.closing(stream):  # stdin's descriptor stays open (closefd=False)
                 processor.process_stream(args.source, iter_units(stream, **limits), label, out, dlq_out)
         out.flush()
         dlq_out.flush()
