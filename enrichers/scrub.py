@@ -56,7 +56,11 @@ VALUE_PATTERNS: Final[list[tuple[re.Pattern[str], str | None]]] = [
 _NEEDS: Final[tuple[tuple[str, ...] | None, ...]] = (("-----BEGIN",), None, ("eyJ",), ("=",), ("@",), ("=", ":"))
 # Quick tests run before any walking or substitution: most events carry nothing to scrub. RE2 runs
 # them in linear time over the whole serialized event (Python's re backtracks badly on these).
-_SEP: Final = r"[_\-. ]?"
+# Between the letters of a secret key name: what `is_secret_key` strips (`_.-` and whitespace, Python's
+# Unicode whitespace included), any number of them, raw or as JSON writes them (`\t`): the hint must
+# find every key the walker would redact. Controls (\x0b, \x1c-\x1f) only appear escaped (`\u00`).
+_SEP: Final = (r"(?:[\s_.\-\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+               r"|\\[nrtfb])*")
 
 
 def _sep_word(word: str) -> str:
@@ -73,16 +77,20 @@ _VALUE_HINT_RE: Final = (
     r"(?i:\b(?:" + _TEXT_KV_NAMES + r")\s*[=:])"
 )
 _KEY_HINT_RE: Final = (
-    r'"(?i:(?:' + "|".join(_sep_word(w) for w in sorted(_SECRET_KEY_EXACT)) + r')|[^"]*(?:'
-    + "|".join(_sep_word(w) for w in (*_SECRET_KEY_SUFFIX, "authorization")) + r'))"\s*:'
+    r'"(?i:' + _SEP + r'(?:' + "|".join(_sep_word(w) for w in sorted(_SECRET_KEY_EXACT)) + r')|[^"]*(?:'
+    + "|".join(_sep_word(w) for w in (*_SECRET_KEY_SUFFIX, "authorization")) + r'))' + _SEP + r'"\s*:'
 )
 _VALUE_HINT: Final = re2.compile(_VALUE_HINT_RE)
 _KEY_HINT: Final = re2.compile(_KEY_HINT_RE)
 # The walker redacts by key name only string values, so it needs a secret-named key with a string
 # value: `"token": {…}` (tokentrail.token, google_workspace.token) alone is no reason to walk an event.
 _KEY_STRING_HINT: Final = re2.compile(_KEY_HINT_RE + r'\s*"')
-# JSON escapes could spell a secret the byte patterns cannot see (\u0065yJ...): such input is scanned.
-_ANY_HINT: Final = re2.compile(_VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*"' + r"|\\u00")
+# JSON escapes could spell a secret the byte patterns cannot see: such input is scanned. `\u0065yJ`
+# (an escaped ASCII letter), `to\u212Aen` (the Kelvin sign, which lower-cases to k), `api\u3000key`
+# (Unicode whitespace, which `is_secret_key` strips), and `\/`: a writer that escapes slashes (PHP,
+# some Java) hides `https:\/\/user:pass@` and `Bearer ab\/c1`.
+_HIDING_ESCAPES: Final = r"\\u(?:00|212[aA]|017[fF]|1680|20[0-5][0-9a-fA-F]|3000)|\\/"
+_ANY_HINT: Final = re2.compile(_VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*"' + "|" + _HIDING_ESCAPES)
 
 
 def _raw_match(pattern: Any) -> Callable[..., list[tuple[int, int]]] | None:
@@ -162,9 +170,17 @@ def find_tokens(text: str) -> list[str]:
 
 
 def scrub_text(text: str) -> str:
-    """Every secret pattern in free text replaced by [REDACTED] (JSON key/value pairs included)."""
+    r"""Every secret pattern in free text replaced by [REDACTED] (JSON key/value pairs included).
+
+    Raw JSON text (a DLQ record's original) is read with the escapes that could hide a secret from
+    the patterns undone first: `\/` (`https:\/\/user:pass@`), an escaped letter or the Kelvin sign.
+    """
     if not text:
         return text
+    if "\\/" in text:
+        text = text.replace("\\/", "/")
+    if "\\u" in text:
+        text = _HIDING_ESCAPE.sub(_unescape, text)
     if _KEY_HINT.search(text):
         text = _JSON_SECRET_PAIR.sub(_sub_pair, text)
         if "\\" in text:  # keys inside JSON-in-a-string are escaped: \"password\": \"...\"
@@ -174,6 +190,15 @@ def scrub_text(text: str) -> str:
     for pattern, repl in VALUE_PATTERNS:
         text = pattern.sub(_sub_scheme if repl is None else repl, text)
     return text
+
+
+# \uXXXX escapes of printable ASCII but the quote and the backslash (which would change the JSON
+# around them), and of the two letters that case-fold to ASCII ones (K, ſ).
+_HIDING_ESCAPE: Final = re.compile(r"\\u(00(?:2[013-9a-fA-F]|[3-46-7][0-9a-fA-F]|5[0-9abd-fABD-F])|212[aA]|017[fF])")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return chr(int(m.group(1), 16))
 
 
 _JSON_SECRET_PAIR: Final = re.compile(r'"((?:[^"\\]|\\.){1,80})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')

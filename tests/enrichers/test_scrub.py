@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from enrichers.scrub import REDACTED, Scrubber, has_secret_hint, is_secret_key, scrub_text
+from enrichers.scrub import (
+    _SECRET_KEY_EXACT,
+    _SECRET_KEY_SUFFIX,
+    REDACTED,
+    Scrubber,
+    has_secret_hint,
+    is_secret_key,
+    scrub_text,
+)
 
 JWT = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJib2IiLCJleHAiOjE3MDAwMDAwMDB9.c2lnbmF0dXJlLWJ5dGVzLWhlcmU"
 SSWS = "00QCjAl4MlV-WPXM-ABCDEFGHIJKLMNOPQRSTUVWX"
@@ -155,3 +165,59 @@ class TestEscapedWhitespace:
         result = p.process(Raw("access", raw, "t:1"))
         out = b"".join(p.encode(e, result.clean) for e in result.events)
         assert b"abc123XYZ" not in out
+
+
+def _through_pipeline(raw: bytes, source: str = "access") -> tuple[bytes, bytes]:
+    """(encoded events, encoded DLQ records) of one raw record through the default chain."""
+    from collectors import SOURCES
+    from enrichers import build_chain
+    from tokentrail.pipeline import Processor, Raw
+
+    p = Processor(SOURCES, build_chain())
+    result = p.process(Raw(source, raw, "t:1"))
+    return b"".join(p.encode(e, result.clean) for e in result.events), orjson.dumps(result.dlq)
+
+
+class TestEscapesThatHideSecrets:
+    """Writers that escape what they need not (PHP and some Java libraries write `\\/`; Python's json
+    module `\\u…` for anything not ASCII) must not get a secret past the scan of the raw bytes."""
+
+    def test_escaped_slashes(self):
+        raw = (b'{"timestamp": "2026-01-01T00:00:00Z", "url": "https:\\/\\/alice:hunter2@wiki.example.com\\/x",'
+               b' "status": 200, "user_agent": "curl\\/8 via Bearer abcd\\/ef12"}')
+        assert has_secret_hint(raw)
+        out, _ = _through_pipeline(raw)
+        assert b"hunter2" not in out and b"abcd/ef12" not in out and b"alice:" in out
+
+    def test_escaped_slashes_in_a_dead_letter(self):
+        _, dlq = _through_pipeline(b'{"url": "https:\\/\\/alice:hunter2@wiki.example.com\\/x", broken')
+        assert b"hunter2" not in dlq and b"alice" in dlq
+
+    @pytest.mark.parametrize("key", ["to\\u212aen", "pass__word", "pass\\tword", " token ", "password_",
+                                     "api\\u00a0key", "api\u3000key", "client--secret", "TO\u212aEN"])
+    def test_secret_key_spellings(self, key: str):
+        """Every key `is_secret_key` accepts is a hint in the raw bytes, however it is spelled."""
+        raw = b'{"timestamp": "2026-01-01T00:00:00Z", "url": "/x", "status": 200, "' + key.encode() + b'": "s3cr3t!"}'
+        name = next(k for k in orjson.loads(raw) if k not in ("timestamp", "url", "status"))
+        assert is_secret_key(name)
+        assert has_secret_hint(raw)
+
+
+@settings(max_examples=400, deadline=None)
+@given(word=st.sampled_from(sorted({*_SECRET_KEY_EXACT, *_SECRET_KEY_SUFFIX, "authorization"})),
+       seps=st.lists(st.sampled_from(["", "_", "-", ".", " ", "  ", "\t", "\u00a0", "\u2028", "\u3000", "__"]),
+                     min_size=30, max_size=30),
+       prefix=st.sampled_from(["", "x", "my_", "X-"]), upper=st.booleans(), kelvin=st.booleans(),
+       ascii_only=st.booleans())
+def test_every_secret_key_is_a_raw_hint(word, seps, prefix, upper, kelvin, ascii_only):
+    import json
+
+    key = prefix + "".join(c + seps[i] for i, c in enumerate(word))
+    key = seps[-1] + (key.upper() if upper else key)
+    if kelvin:
+        key = key.replace("k", "\u212a").replace("K", "\u212a")
+    if not is_secret_key(key):
+        return
+    record = {"url": "/x", key: "s3cr3t!"}
+    raw = json.dumps(record, ensure_ascii=True).encode() if ascii_only else orjson.dumps(record)
+    assert has_secret_hint(raw), raw
