@@ -76,21 +76,31 @@ _VALUE_HINT_RE: Final = (
     r"://[^/\s:@\"']+:[^/\s@\"']+@|"
     r"(?i:\b(?:" + _TEXT_KV_NAMES + r")\s*[=:])"
 )
+# A secret-named key: `"password":`, and as it stands in a JSON document kept in a string
+# (`\"password\":`, which a source may decode: Okta's debugData).
 _KEY_HINT_RE: Final = (
     r'"(?i:' + _SEP + r'(?:' + "|".join(_sep_word(w) for w in sorted(_SECRET_KEY_EXACT)) + r')|[^"]*(?:'
-    + "|".join(_sep_word(w) for w in (*_SECRET_KEY_SUFFIX, "authorization")) + r'))' + _SEP + r'"\s*:'
+    + "|".join(_sep_word(w) for w in (*_SECRET_KEY_SUFFIX, "authorization")) + r'))' + _SEP + r'\\*"\s*:'
+)
+# The same names as keys of a Java map string (`{cookie=…}`), which Okta's debugData decoding turns
+# into keys.
+_MAP_KEY_HINT_RE: Final = (
+    r"(?i:(?:" + "|".join(_sep_word(w) for w in sorted({*_SECRET_KEY_EXACT, *_SECRET_KEY_SUFFIX, "authorization"}))
+    + r")" + _SEP + r"=)"
 )
 _VALUE_HINT: Final = re2.compile(_VALUE_HINT_RE)
 _KEY_HINT: Final = re2.compile(_KEY_HINT_RE)
 # The walker redacts by key name only string values, so it needs a secret-named key with a string
 # value: `"token": {…}` (tokentrail.token, google_workspace.token) alone is no reason to walk an event.
-_KEY_STRING_HINT: Final = re2.compile(_KEY_HINT_RE + r'\s*"')
+_KEY_STRING_HINT: Final = re2.compile(_KEY_HINT_RE + r'\s*\\*"')
 # JSON escapes could spell a secret the byte patterns cannot see: such input is scanned. `\u0065yJ`
 # (an escaped ASCII letter), `to\u212Aen` (the Kelvin sign, which lower-cases to k), `api\u3000key`
 # (Unicode whitespace, which `is_secret_key` strips), and `\/`: a writer that escapes slashes (PHP,
 # some Java) hides `https:\/\/user:pass@` and `Bearer ab\/c1`.
 _HIDING_ESCAPES: Final = r"\\u(?:00|212[aA]|017[fF]|1680|20[0-5][0-9a-fA-F]|3000)|\\/"
-_ANY_HINT: Final = re2.compile(_VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*"' + "|" + _HIDING_ESCAPES)
+_ANY_HINT: Final = re2.compile(
+    _VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*\\*"' + "|" + _MAP_KEY_HINT_RE + "|" + _HIDING_ESCAPES
+)
 
 
 def _raw_match(pattern: Any) -> Callable[..., list[tuple[int, int]]] | None:
