@@ -18,6 +18,8 @@ import threading
 from collections import OrderedDict
 from typing import Any, Protocol
 
+from mypy_extensions import mypyc_attr
+
 from tokentrail.clock import Clock
 
 DEFAULT_MAX_ENTRIES = 100_000
@@ -31,6 +33,9 @@ class SharedState(Protocol):
     def put(self, table: str, key: str, value: dict[str, Any], ttl_seconds: float | None) -> None: ...
 
 
+# Compiled (tokentrail/compiled.py): the token enrichers read and write it on every token event.
+# KafkaState (tokentrail/bus/kafka_state.py) is a pure-Python subclass, which mypyc must be told of.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class LocalState:
     """SharedState in this process: per table an LRU of at most `max_entries`, entries expire by TTL.
 
@@ -66,8 +71,10 @@ class LocalState:
             return value
 
     def put(self, table: str, key: str, value: dict[str, Any], ttl_seconds: float | None) -> None:
-        expires_at = None if ttl_seconds is None else self.clock.time() + max(0.0, ttl_seconds)
-        self.apply(table, key, value, expires_at)
+        if ttl_seconds is None or ttl_seconds > 0:  # live by construction: no second clock read
+            self._store(table, key, value, None if ttl_seconds is None else self.clock.time() + ttl_seconds)
+        else:
+            self.apply(table, key, value, self.clock.time())  # a TTL of 0 or less: already expired
 
     def apply(self, table: str, key: str, value: dict[str, Any] | None, expires_at: float | None) -> None:
         """Store `value` until the absolute `expires_at` (epoch seconds; None: no expiry).
@@ -75,13 +82,19 @@ class LocalState:
         A None value deletes the key (a tombstone on the compacted topic). Records already expired
         are ignored, so replaying a compacted topic does not resurrect old entries.
         """
+        if value is None or (expires_at is not None and expires_at <= self.clock.time()):
+            with self._lock:
+                rows = self._tables.get(table)
+                if rows is not None:
+                    rows.pop(key, None)
+            return
+        self._store(table, key, value, expires_at)
+
+    def _store(self, table: str, key: str, value: dict[str, Any], expires_at: float | None) -> None:
         with self._lock:
             rows = self._tables.get(table)
             if rows is None:
                 rows = self._tables[table] = OrderedDict()
-            if value is None or (expires_at is not None and expires_at <= self.clock.time()):
-                rows.pop(key, None)
-                return
             rows[key] = (expires_at, value)
             rows.move_to_end(key)
             if len(rows) > self._small_limit:

@@ -55,6 +55,7 @@ SOURCES = (
     "enrichers/apps.py",
     "enrichers/correlate.py",
     "enrichers/findings.py",
+    "enrichers/state.py",
     "enrichers/tokens/enricher.py",
     "enrichers/tokens/_idp.py",
     "enrichers/tokens/_claims.py",
