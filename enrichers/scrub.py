@@ -134,6 +134,56 @@ def has_secret_hint(data: bytes | str) -> bool:
     return _ANY_HINT.search(data) is not None
 
 
+def first_hint(data: bytes, pos: int = 0) -> int:
+    """Where the first hint of a secret in `data` at or after `pos` starts; -1 for none."""
+    if _ANY_MATCH is not None:
+        return _ANY_MATCH(_UNANCHORED, data, pos, len(data))[0][0]
+    m = _ANY_HINT.search(data, pos)
+    return -1 if m is None else m.start()
+
+
+def hinted_outside(data: bytes, first: int, moved: str) -> bool:
+    """Whether the raw record `data`, whose first hint of a secret starts at `first`, may hold one
+    outside the field whose string value is `moved`: a value its source took out of the event (the
+    Authorization header goes to `_tt.authorization`, never into the event). True whenever that
+    cannot be shown cheaply.
+
+    No hint starts before `first` (the scan finds the leftmost). One that starts in that field (its
+    secret-like key name, its value) is about the field: no hint pattern crosses the closing quote
+    of a JSON string value but the key-name one, which needs a `:` after it. So a scan from the end
+    of the value settles the rest of the record.
+    """
+    needle = orjson.dumps(moved)[1:-1]  # as JSON writes it; written another way: not found, True
+    # Found by its first bytes, then compared whole: bytes.find with a needle of a JWT's length
+    # prepares a two-way search that costs more than the walk this saves.
+    head = needle[:16]
+    start = data.find(head)
+    while start >= 0 and not data.startswith(needle, start):
+        start = data.find(head, start + 1)
+    if start < 0:
+        return True
+    begin = _field_start(data, start)
+    if begin < 0 or not begin <= first < start + len(needle):
+        return True
+    return first_hint(data, start + len(needle)) >= 0
+
+
+_SPACES: Final = frozenset(b" \t\r\n")
+
+
+def _field_start(data: bytes, value: int) -> int:
+    """The opening quote of the key of the JSON string whose text starts at `value` (after blanks):
+    `"key" : "  value`; -1 when the bytes before `value` are not that."""
+    i = value - 1
+    for expected in (0x22, 0x3A, 0x22):  # the value's opening quote, the colon, the key's closing quote
+        while i >= 0 and data[i] in _SPACES:
+            i -= 1
+        if i < 0 or data[i] != expected:
+            return -1
+        i -= 1
+    return data.rfind(b'"', 0, i + 1)  # a key with an escaped quote: a later start, so hints in it count
+
+
 def _value_hint(text: str) -> bool:
     """`_VALUE_HINT.search(text) is not None` (RE2 searches the UTF-8 of a str, as this does)."""
     # Every branch of _VALUE_HINT_RE needs one of these: a scheme is followed by whitespace (RE2's

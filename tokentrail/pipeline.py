@@ -13,7 +13,7 @@ import orjson
 
 from collectors._source import Source
 from enrichers import Chain
-from enrichers.scrub import Scrubber, has_secret_hint, scrub_text
+from enrichers.scrub import Scrubber, first_hint, has_secret_hint, hinted_outside, scrub_text
 from tokentrail.clock import Clock
 from tokentrail.errors import DropEvent, RecordError
 from tokentrail.event import format_ts, second_text
@@ -142,13 +142,13 @@ class Processor:
             return result
         ingested = self._ingested()
         # One linear scan of the raw bytes tells the scrubber whether walking the events is needed.
-        scan = has_secret_hint(raw.data)
-        result.clean = not scan
+        hint = first_hint(raw.data)
+        result.clean = hint < 0
         if len(records) == 1:
-            self._one(raw, source, records[0], raw.origin, ingested, scan, result)
+            self._one(raw, source, records[0], raw.origin, ingested, hint, result)
         else:
             for i, record in enumerate(records):
-                self._one(raw, source, record, f"{raw.origin}#{i}", ingested, scan, result)
+                self._one(raw, source, record, f"{raw.origin}#{i}", ingested, hint, result)
         return result
 
     def _ingested(self) -> str:
@@ -191,7 +191,7 @@ class Processor:
             for record in result.dlq:
                 write_dlq(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
 
-    def _one(self, raw: Raw, source: Source, record: dict, origin: str, ingested: str, scan: bool,
+    def _one(self, raw: Raw, source: Source, record: dict, origin: str, ingested: str, hint: int,
              result: Result) -> None:
         original = scrub_text(orjson.dumps(record).decode()) if self.keep_original else None
         try:
@@ -207,6 +207,7 @@ class Processor:
             result.dlq.append(self._dlq_for(raw, origin, "normalize", reason, record))
             return
         chain, out = self.chain, result.events
+        scan = hint >= 0
         for event in events:
             ev = event.get("event")
             if type(ev) is dict:
@@ -217,7 +218,10 @@ class Processor:
             if tt is None:
                 event.setdefault("_tt", {})["scan"] = scan
             else:
-                tt["scan"] = scan
+                # A record whose only hint is the Authorization header its source took out of the
+                # event (a bearer token in an access log) leaves nothing in the event to walk for.
+                moved = tt.get("authorization")
+                tt["scan"] = scan and (type(moved) is not str or hinted_outside(raw.data, hint, moved))
             try:
                 event = chain(event)
             except DropEvent:
