@@ -133,9 +133,13 @@ class AppEnricher:
         self.apps = list(apps or [])
         self.state = state if state is not None else LocalState()
         self.by_client: dict[str, AppConfig] = {}
+        # allowed_scopes as a set, made once per app (keyed by the object: self.apps keeps them alive)
+        self._allowed: dict[int, frozenset[str]] = {}
         for app in self.apps:
             for cid in app.client_ids:
                 self.by_client.setdefault(cid, app)
+            if app.allowed_scopes is not None:
+                self._allowed[id(app)] = frozenset(app.allowed_scopes)
         self.first_party: dict[str, str] = {}
         if self.cfg.first_party_apps:
             self.first_party.update(MICROSOFT_FIRST_PARTY)
@@ -268,7 +272,7 @@ class AppEnricher:
         if roles:
             held += [r for r in roles if r not in held]
         if app is not None and app.allowed_scopes is not None:
-            allowed = set(app.allowed_scopes)
+            allowed = self._allowed.get(id(app)) or frozenset(app.allowed_scopes)
             extra = [s for s in held if s not in allowed and s.lower() not in IMPLICIT_SCOPES]
             if extra:
                 raise_finding(event, "app.scope_not_allowed",
