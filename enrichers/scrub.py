@@ -74,32 +74,53 @@ _VALUE_HINT_RE: Final = (
     r"[A-Za-z0-9._~+/=:-]*(?:[0-9_~+/=-]|\.[A-Za-z0-9._~+/=:-])|"
     r"(?i:(?:^|[?&;#])(?:" + _QUERY_NAMES + r")=)|"
     r"://[^/\s:@\"']+:[^/\s@\"']+@|"
-    r"(?i:\b(?:" + _TEXT_KV_NAMES + r")\s*[=:])"
+    # `password = x`, the blanks also as JSON writes them (`password\n=x`)
+    r"(?i:\b(?:" + _TEXT_KV_NAMES + r")(?:\s|\\[nrtfb])*[=:])"
+)
+# A name `is_secret_key` accepts, after the opening quote of its JSON string.
+_SECRET_NAME_RE: Final = (
+    r'(?i:' + _SEP + r'(?:' + "|".join(_sep_word(w) for w in sorted(_SECRET_KEY_EXACT)) + r')|[^"]*(?:'
+    + "|".join(_sep_word(w) for w in (*_SECRET_KEY_SUFFIX, "authorization")) + r'))' + _SEP
 )
 # A secret-named key: `"password":`, and as it stands in a JSON document kept in a string
 # (`\"password\":`, which a source may decode: Okta's debugData).
-_KEY_HINT_RE: Final = (
-    r'"(?i:' + _SEP + r'(?:' + "|".join(_sep_word(w) for w in sorted(_SECRET_KEY_EXACT)) + r')|[^"]*(?:'
-    + "|".join(_sep_word(w) for w in (*_SECRET_KEY_SUFFIX, "authorization")) + r'))' + _SEP + r'\\*"\s*:'
-)
+_KEY_HINT_RE: Final = r'"' + _SECRET_NAME_RE + r'\\*"\s*:'
+# The same names as the values that become keys: Google's `parameters[].name`, Entra's
+# `authenticationProcessingDetails[].key` (`{"name": "client_secret", "value": "…"}`).
+_PARAM_NAME_HINT_RE: Final = r'"(?:name|key)"\s*:\s*"' + _SECRET_NAME_RE + r'"'
 # The same names as keys of a Java map string (`{cookie=…}`), which Okta's debugData decoding turns
 # into keys.
 _MAP_KEY_HINT_RE: Final = (
     r"(?i:(?:" + "|".join(_sep_word(w) for w in sorted({*_SECRET_KEY_EXACT, *_SECRET_KEY_SUFFIX, "authorization"}))
     + r")" + _SEP + r"=)"
 )
-_VALUE_HINT: Final = re2.compile(_VALUE_HINT_RE)
-_KEY_HINT: Final = re2.compile(_KEY_HINT_RE)
+
+
+def _re2_options() -> Any:
+    """RE2 with room for these patterns' DFA: the names, their separators and their case folding
+    make a program of ~25,000 instructions, which RE2's default 8 MiB budget cannot turn into a DFA
+    (it then falls back to its NFA, and writes to stderr, where `process` writes its DLQ)."""
+    options = re2.Options()
+    options.max_mem = 64 << 20  # a budget: the DFA grows only with the states inputs reach
+    options.log_errors = False
+    return options
+
+
+_RE2_OPTIONS: Final = _re2_options()
+_VALUE_HINT: Final = re2.compile(_VALUE_HINT_RE, _RE2_OPTIONS)
+_KEY_HINT: Final = re2.compile(_KEY_HINT_RE, _RE2_OPTIONS)
 # The walker redacts by key name only string values, so it needs a secret-named key with a string
 # value: `"token": {…}` (tokentrail.token, google_workspace.token) alone is no reason to walk an event.
-_KEY_STRING_HINT: Final = re2.compile(_KEY_HINT_RE + r'\s*\\*"')
+_KEY_STRING_HINT: Final = re2.compile(_KEY_HINT_RE + r'\s*\\*"', _RE2_OPTIONS)
 # JSON escapes could spell a secret the byte patterns cannot see: such input is scanned. `\u0065yJ`
 # (an escaped ASCII letter), `to\u212Aen` (the Kelvin sign, which lower-cases to k), `api\u3000key`
 # (Unicode whitespace, which `is_secret_key` strips), and `\/`: a writer that escapes slashes (PHP,
 # some Java) hides `https:\/\/user:pass@` and `Bearer ab\/c1`.
 _HIDING_ESCAPES: Final = r"\\u(?:00|212[aA]|017[fF]|1680|20[0-5][0-9a-fA-F]|3000)|\\/"
 _ANY_HINT: Final = re2.compile(
-    _VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*\\*"' + "|" + _MAP_KEY_HINT_RE + "|" + _HIDING_ESCAPES
+    _VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*\\*"' + "|" + _PARAM_NAME_HINT_RE + "|" + _MAP_KEY_HINT_RE + "|"
+    + _HIDING_ESCAPES,
+    _RE2_OPTIONS,
 )
 
 

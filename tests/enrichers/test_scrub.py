@@ -207,6 +207,29 @@ class TestEscapesThatHideSecrets:
         assert b"hunter2" not in out and b"s3cr3tXY" not in out and b"abcdef99" not in out
         assert b'"level"' in out  # the decoded documents are there, redacted
 
+    def test_escaped_blank_before_the_equals_sign(self):
+        raw = orjson.dumps({"timestamp": "2026-01-01T00:00:00Z", "url": "/x", "status": 200,
+                            "user_agent": "bot password\n=hunter2X"})
+        assert has_secret_hint(raw)
+        out, _ = _through_pipeline(raw)
+        assert b"hunter2X" not in out
+
+    def test_parameter_names_that_become_keys(self):
+        """Google's `parameters[].name` and Entra's `authenticationProcessingDetails[].key` are
+        values in the raw record and keys in the event: a secret-like one is a hint."""
+        google = {"kind": "admin#reports#activity", "actor": {"email": "a@example.com"},
+                  "id": {"time": "2026-03-01T10:00:00.000Z", "uniqueQualifier": "1", "applicationName": "login"},
+                  "events": [{"type": "login", "name": "login_success", "parameters": [
+                      {"name": "login_type", "value": "google_password"}, {"name": "client_secret", "value": "s3cr3tGG"}]}]}
+        entra = {"time": "2026-03-01T10:00:00Z", "category": "SignInLogs", "operationName": "Sign-in activity",
+                 "properties": {"id": "x1", "createdDateTime": "2026-03-01T10:00:00Z",
+                                "authenticationProcessingDetails": [{"key": "Client Secret", "value": "s3cr3tEE"}]}}
+        for source, record, secret in (("google", google, b"s3cr3tGG"), ("entra", entra, b"s3cr3tEE")):
+            raw = orjson.dumps(record)
+            assert has_secret_hint(raw)
+            out, _ = _through_pipeline(raw, source)
+            assert out and secret not in out, source
+
     @pytest.mark.parametrize("key", ["to\\u212aen", "pass__word", "pass\\tword", " token ", "password_",
                                      "api\\u00a0key", "api\u3000key", "client--secret", "TO\u212aEN"])
     def test_secret_key_spellings(self, key: str):
