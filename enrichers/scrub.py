@@ -29,7 +29,11 @@ _SECRET_KEY_SUFFIX: Final[tuple[str, ...]] = (
 )
 
 _JWT: Final = r"eyJ[A-Za-z0-9_-]{4,}\.(?:[A-Za-z0-9_-]*\.){1,3}[A-Za-z0-9_-]*"
-_SCHEME: Final = r"(?i:\b(?:Bearer|SSWS|Basic|Splunk|ApiKey|Token|Digest|Negotiate|NTLM|DPoP|MAC)\s+)"
+# Blanks around a scheme or a name also as JSON writes them: a DLQ original is raw JSON text
+# (`\nBearer\nabc1`), where the `n` of an escaped newline leaves no word boundary before the name.
+_AFTER_BLANK: Final = r"(?:\b|(?<=\\[nrtfb]))"
+_SCHEME: Final = (r"(?i:" + _AFTER_BLANK + r"(?:Bearer|SSWS|Basic|Splunk|ApiKey|Token|Digest|Negotiate|NTLM|DPoP|MAC)"
+                  r"(?:\s|\\[nrtfb])+)")
 # A credential has a digit or a symbol, a dot only counting inside it: "token issuance." or "Basic
 # authentication." (Entra and Okta failure texts) end a sentence, they hold no secret.
 _CREDENTIAL: Final = r"((?=[A-Za-z0-9._~+/=:-]*(?:[0-9_~+/=-]|\.[A-Za-z0-9._~+/=:-]))[A-Za-z0-9._~+/=:-]{6,})"
@@ -48,7 +52,8 @@ VALUE_PATTERNS: Final[list[tuple[re.Pattern[str], str | None]]] = [
     (re.compile(_JWT), REDACTED),
     (re.compile(r"(?i)((?:^|[?&;#])(?:" + _QUERY_NAMES + r")=)([^&#\s\"']+)"), r"\1" + REDACTED),
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:)[^/\s@\"']+@"), r"\1" + REDACTED + "@"),
-    (re.compile(r"(?i)(\b(?:" + _TEXT_KV_NAMES + r")\s*[=:]\s*)(?!\[REDACTED\])[^\s\"'&,;}\]]{3,}"),
+    (re.compile(r"(?i)(" + _AFTER_BLANK + r"(?:" + _TEXT_KV_NAMES + r")(?:\s|\\[nrtfb])*[=:](?:\s|\\[nrtfb])*)(?!\[REDACTED\])"
+                r"[^\s\"'&,;}\]]{3,}"),
      r"\1" + REDACTED),
 ]
 # For each of VALUE_PATTERNS, strings one of which every match contains (None: no such cheap test).
@@ -70,12 +75,12 @@ def _sep_word(word: str) -> str:
 _VALUE_HINT_RE: Final = (
     r"-----BEGIN|eyJ[A-Za-z0-9_-]{4,}\.|"
     # whitespace, or its JSON escape as it stands in raw and serialized bytes ("Bearer\nabc...")
-    r"(?i:\b(?:bearer|ssws|basic|splunk|apikey|token|digest|negotiate|ntlm|dpop|mac)(?:\s|\\[nrtfb])+)"
+    r"(?i:(?:\b|\\[nrtfb])(?:bearer|ssws|basic|splunk|apikey|token|digest|negotiate|ntlm|dpop|mac)(?:\s|\\[nrtfb])+)"
     r"[A-Za-z0-9._~+/=:-]*(?:[0-9_~+/=-]|\.[A-Za-z0-9._~+/=:-])|"
     r"(?i:(?:^|[?&;#])(?:" + _QUERY_NAMES + r")=)|"
     r"://[^/\s:@\"']+:[^/\s@\"']+@|"
     # `password = x`, the blanks also as JSON writes them (`password\n=x`)
-    r"(?i:\b(?:" + _TEXT_KV_NAMES + r")(?:\s|\\[nrtfb])*[=:])"
+    r"(?i:(?:\b|\\[nrtfb])(?:" + _TEXT_KV_NAMES + r")(?:\s|\\[nrtfb])*[=:])"
 )
 # A name `is_secret_key` accepts, after the opening quote of its JSON string.
 _SECRET_NAME_RE: Final = (
@@ -264,10 +269,7 @@ def scrub_text(text: str) -> str:
         text = text.replace("\\/", "/")
     if "\\u" in text:
         text = _HIDING_ESCAPE.sub(_unescape, text)
-    if _KEY_HINT.search(text):
-        text = _JSON_SECRET_PAIR.sub(_sub_pair, text)
-        if "\\" in text:  # keys inside JSON-in-a-string are escaped: \"password\": \"...\"
-            text = _ESCAPED_SECRET_PAIR.sub(_sub_escaped_pair, text)
+    text = _scrub_json_pairs(text)
     if not _VALUE_HINT.search(text):
         return text
     for pattern, repl in VALUE_PATTERNS:
@@ -282,6 +284,17 @@ _HIDING_ESCAPE: Final = re.compile(r"\\u(00(?:2[013-9a-fA-F]|[3-46-7][0-9a-fA-F]
 
 def _unescape(m: re.Match[str]) -> str:
     return chr(int(m.group(1), 16))
+
+
+def _scrub_json_pairs(text: str) -> str:
+    """The values of secret-named keys in JSON text (a DLQ original, a JSON document kept in a
+    string value) replaced by [REDACTED]."""
+    if '"' not in text or not _KEY_HINT.search(text):
+        return text
+    text = _JSON_SECRET_PAIR.sub(_sub_pair, text)
+    if "\\" in text:  # keys inside JSON-in-a-string are escaped: \"password\": \"...\"
+        text = _ESCAPED_SECRET_PAIR.sub(_sub_escaped_pair, text)
+    return text
 
 
 _JSON_SECRET_PAIR: Final = re.compile(r'"((?:[^"\\]|\\.){1,80})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
@@ -353,7 +366,7 @@ class Scrubber:
         if isinstance(value, str):
             if values:
                 return self._scrub_string(value, path, found)
-            return value
+            return _scrub_json_pairs(value) if '"' in value else value
         if isinstance(value, dict):
             # A key's path is built only when needed: for a secret-named key, a string to scrub, or a
             # container to walk. Dicts are changed in place; lists are replaced (see below).
@@ -367,18 +380,40 @@ class Scrubber:
                                 value[k] = REDACTED
                             continue
                     if values and len(v) >= 8 and _value_hint(v):
-                        value[k] = self._scrub_found(v, f"{path}.{k}", found)
+                        v = value[k] = self._scrub_found(v, f"{path}.{k}", found)
+                    if '"' in v:  # JSON text kept in a string: `{"client_secret": "…"}`
+                        value[k] = _scrub_json_pairs(v)
                 elif isinstance(v, dict):
                     self._walk(v, f"{path}.{k}", values, found)
                 elif isinstance(v, list):
                     value[k] = self._walk(v, f"{path}.{k}", values, found)
+            self._scrub_keys(value, path, values, found)
             return value
         if isinstance(value, list):
             return [self._walk(v, path, values, found) for v in value]
         return value
 
     @staticmethod
+    def _scrub_keys(d: dict, path: str, values: bool, found: list[tuple[str, str]]) -> None:
+        """Keys are strings too: a token logged as a key (a query string parsed into a map, a
+        parameter name that becomes a key) is redacted as a value would be; the key keeps its
+        value, under a number if the redacted name is taken."""
+        for k in [k for k in d if type(k) is str and ('"' in k or (values and len(k) >= 8 and _value_hint(k)))]:
+            new = _scrub_json_pairs(k) if '"' in k else k
+            if values and len(new) >= 8 and _value_hint(new):
+                new = Scrubber._scrub_found(new, f"{path}.<key>", found)
+            if new == k:
+                continue
+            name, n = new, 1
+            while name in d:
+                n += 1
+                name = f"{new}#{n}"
+            d[name] = d.pop(k)
+
+    @staticmethod
     def _scrub_string(s: str, path: str, found: list[tuple[str, str]]) -> str:
+        if '"' in s:
+            s = _scrub_json_pairs(s)
         if len(s) < 8 or not _value_hint(s):
             return s
         return Scrubber._scrub_found(s, path, found)

@@ -157,8 +157,11 @@ def parse_ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> dat
             raise ValueError("out of range")
         return dt
     except (ValueError, OverflowError, OSError) as exc:
-        shown = value if isinstance(value, (int, float)) else str(value)[:40]
-        raise RecordError(f"unusable {field}: {shown!r} ({exc})") from None
+        # Not cut short: a value cut in the middle of `https://u:secret@host` would keep the secret
+        # and lose the `@` by which the DLQ's scrubbing knows it.
+        text = str(value)
+        shown = value if isinstance(value, (int, float)) else (repr(text) if len(text) <= 40 else f"{len(text)} characters")
+        raise RecordError(f"unusable {field}: {shown} ({exc})") from None
 
 
 def ts(value: Any, *, field: str = "timestamp", unit: str = "auto") -> str:
@@ -466,11 +469,15 @@ def _snake_cached(key: Any) -> str:
 
 
 def split_email(value: str | None) -> tuple[str | None, str | None]:
-    """`user@domain` to (`user`, `domain`); anything else to (value, None)."""
+    """`user@domain` to (`user`, `domain`); anything else to (value, None).
+
+    Only what looks like an address is split: no blank anywhere, no `/` or `:` in the domain. Split,
+    `x https://u:secret@host/` would lose the `@` the scrubber recognises a URL password by.
+    """
     if not value or not isinstance(value, str):
         return None, None
     name, at, domain = value.rpartition("@")
-    if at and name and domain:
+    if at and name and domain and "/" not in domain and ":" not in domain and value.split() == [value]:
         return name, domain
     return value, None
 

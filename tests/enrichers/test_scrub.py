@@ -258,3 +258,28 @@ def test_every_secret_key_is_a_raw_hint(word, seps, prefix, upper, kelvin, ascii
     record = {"url": "/x", key: "s3cr3t!"}
     raw = json.dumps(record, ensure_ascii=True).encode() if ascii_only else orjson.dumps(record)
     assert has_secret_hint(raw), raw
+
+
+class TestWalkerReach:
+    def test_token_as_a_key_and_json_in_a_string(self):
+        """Keys are strings too, and JSON text kept in a string value is read as JSON."""
+        ev = Scrubber()({"a": {JWT: "x", "taken": "y", "note": '{"client_secret": "s3cr3tXY"} and more',
+                               "l": ['{"password": "hunter2"}']}})
+        text = blob(ev)
+        assert JWT not in text and "s3cr3tXY" not in text and "hunter2" not in text
+        assert ev["a"]["taken"] == "y" and ev["a"][REDACTED] == "x"
+
+    def test_escaped_blanks_in_a_dead_letter(self):
+        """A DLQ original is raw JSON text: `\\nBearer\\nabc` and `password\\n=x` are found there too."""
+        text = scrub_text('{"a": "x\\nBearer\\nabc123XYZ", "b": "password\\n=hunter2Y", broken')
+        assert "abc123XYZ" not in text and "hunter2Y" not in text
+
+
+def test_split_email_only_splits_addresses():
+    """`split_email` leaves what is not an address whole: split, a URL password loses the `@` the
+    scrubber knows it by."""
+    from tokentrail.event import split_email
+
+    assert split_email("alice@example.com") == ("alice", "example.com")
+    assert split_email("alice@example.com https://al:hunter2@h/x") == ("alice@example.com https://al:hunter2@h/x", None)
+    assert split_email("x@host:8080/p") == ("x@host:8080/p", None)
