@@ -82,11 +82,10 @@ _VALUE_HINT_RE: Final = (
     # `password = x`, the blanks also as JSON writes them (`password\n=x`)
     r"(?i:(?:\b|\\[nrtfb])(?:" + _TEXT_KV_NAMES + r")(?:\s|\\[nrtfb])*[=:])"
 )
+_EXACT_NAMES: Final = "|".join(_sep_word(w) for w in sorted(_SECRET_KEY_EXACT))
+_SUFFIX_NAMES: Final = "|".join(_sep_word(w) for w in (*_SECRET_KEY_SUFFIX, "authorization"))
 # A name `is_secret_key` accepts, after the opening quote of its JSON string.
-_SECRET_NAME_RE: Final = (
-    r'(?i:' + _SEP + r'(?:' + "|".join(_sep_word(w) for w in sorted(_SECRET_KEY_EXACT)) + r')|[^"]*(?:'
-    + "|".join(_sep_word(w) for w in (*_SECRET_KEY_SUFFIX, "authorization")) + r'))' + _SEP
-)
+_SECRET_NAME_RE: Final = r'(?i:' + _SEP + r'(?:' + _EXACT_NAMES + r')|[^"]*(?:' + _SUFFIX_NAMES + r'))' + _SEP
 # A secret-named key: `"password":`, and as it stands in a JSON document kept in a string
 # (`\"password\":`, which a source may decode: Okta's debugData).
 _KEY_HINT_RE: Final = r'"' + _SECRET_NAME_RE + r'\\*"\s*:'
@@ -95,10 +94,7 @@ _KEY_HINT_RE: Final = r'"' + _SECRET_NAME_RE + r'\\*"\s*:'
 _PARAM_NAME_HINT_RE: Final = r'"(?:name|key)"\s*:\s*"' + _SECRET_NAME_RE + r'"'
 # The same names as keys of a Java map string (`{cookie=…}`), which Okta's debugData decoding turns
 # into keys.
-_MAP_KEY_HINT_RE: Final = (
-    r"(?i:(?:" + "|".join(_sep_word(w) for w in sorted({*_SECRET_KEY_EXACT, *_SECRET_KEY_SUFFIX, "authorization"}))
-    + r")" + _SEP + r"=)"
-)
+_MAP_KEY_HINT_RE: Final = r"(?i:(?:" + _EXACT_NAMES + "|" + _SUFFIX_NAMES + r")" + _SEP + r"=)"
 
 
 def _re2_options() -> Any:
@@ -268,7 +264,7 @@ def scrub_text(text: str) -> str:
     if "\\/" in text:
         text = text.replace("\\/", "/")
     if "\\u" in text:
-        text = _HIDING_ESCAPE.sub(_unescape, text)
+        text = _LETTER_ESCAPE.sub(_unescape, text)
     text = _scrub_json_pairs(text)
     if not _VALUE_HINT.search(text):
         return text
@@ -279,7 +275,7 @@ def scrub_text(text: str) -> str:
 
 # \uXXXX escapes of printable ASCII but the quote and the backslash (which would change the JSON
 # around them), and of the two letters that case-fold to ASCII ones (K, ſ).
-_HIDING_ESCAPE: Final = re.compile(r"\\u(00(?:2[013-9a-fA-F]|[3-46-7][0-9a-fA-F]|5[0-9abd-fABD-F])|212[aA]|017[fF])")
+_LETTER_ESCAPE: Final = re.compile(r"\\u(00(?:2[013-9a-fA-F]|[3-46-7][0-9a-fA-F]|5[0-9abd-fABD-F])|212[aA]|017[fF])")
 
 
 def _unescape(m: re.Match[str]) -> str:
