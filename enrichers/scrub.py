@@ -153,8 +153,8 @@ _KEY_STRING_MATCH: Final = _raw_match(_KEY_STRING_HINT)
 
 def has_secret_hint(data: bytes | str) -> bool:
     """Whether `data` (a raw record or a serialized event) may hold a secret: one linear scan."""
-    if type(data) is bytes and _ANY_MATCH is not None:
-        return _ANY_MATCH(_UNANCHORED, data, 0, len(data))[0] != _MISS
+    if type(data) is bytes:
+        return first_hint(data) >= 0
     return _ANY_HINT.search(data) is not None
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from collectors import SOURCES
 from enrichers import build_chain
 from enrichers.scrub import Scrubber
+from tests.jsonpaths import paths
 from tokentrail.pipeline import Processor, Raw
 
 DEMO = Path(__file__).resolve().parents[2] / "tokentrail" / "demo"
@@ -38,17 +39,6 @@ KEYS = ["password", "client_secret", "Client Secret", "x-api-key", "refresh_toke
 WALK = Scrubber()
 
 
-def _paths(doc: Any, path: tuple = ()) -> list[tuple]:
-    out = [path]
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out += _paths(v, (*path, k))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            out += _paths(v, (*path, i))
-    return out
-
-
 def _plant(doc: Any, path: tuple, secret: str, key: str | None) -> None:
     node = doc
     for p in path[:-1]:
@@ -70,12 +60,12 @@ def planted(draw: Any) -> tuple[str, bytes, list[str]]:
     record = copy.deepcopy(record)
     # Scope strings are split into words by the mappings (as the providers mean them): a credential
     # planted there is no longer next to its scheme, and no pattern can tell it from a scope.
-    paths = [p for p in _paths(record) if p and "scope" not in str(p[-1]).lower()]
+    where = [p for p in paths(record) if p and "scope" not in str(p[-1]).lower()]
     markers = []
     for _ in range(draw(st.integers(1, 2))):
         secret, marker = draw(st.sampled_from(SECRETS))
         key = draw(st.one_of(st.none(), st.sampled_from(KEYS)))
-        _plant(record, draw(st.sampled_from(paths)), secret, key)
+        _plant(record, draw(st.sampled_from(where)), secret, key)
         if key is not None and key.startswith("eyJ"):
             markers.append("a2V5S2V5")  # the token that is a key
             marker = None  # its value is free text under a key that names no secret

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from collectors import SOURCE_NAMES, SOURCES
 from enrichers import build_chain
+from tests.jsonpaths import paths
 from tokentrail.clock import FixedClock
 from tokentrail.pipeline import Processor, Raw
 
@@ -39,26 +40,15 @@ json_values = st.recursive(
 )
 
 
-def _paths(obj: object, prefix: tuple = ()) -> list[tuple]:
-    out = [prefix]
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 @st.composite
 def mutated(draw: st.DrawFn, source: str) -> dict:
     """A real record of `source` with a few values replaced by arbitrary JSON or removed."""
     record = orjson.loads(orjson.dumps(draw(st.sampled_from(SEEDS[source]))))
     for _ in range(draw(st.integers(1, 4))):
-        paths = [p for p in _paths(record) if p]
-        if not paths:
+        where = [p for p in paths(record) if p]
+        if not where:
             break
-        path = draw(st.sampled_from(paths))
+        path = draw(st.sampled_from(where))
         parent = record
         for step in path[:-1]:
             parent = parent[step]
