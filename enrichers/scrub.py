@@ -120,8 +120,10 @@ _KEY_STRING_HINT: Final = re2.compile(_KEY_HINT_RE + r'\s*\\*"', _RE2_OPTIONS)
 # (Unicode whitespace, which `is_secret_key` strips), and `\/`: a writer that escapes slashes (PHP,
 # some Java) hides `https:\/\/user:pass@` and `Bearer ab\/c1`.
 _HIDING_ESCAPES: Final = r"\\u(?:00|212[aA]|017[fF]|1680|20[0-5][0-9a-fA-F]|3000)|\\/"
+# Multi-line: `^` also after a newline, so that a scan of a block of lines from a line's start finds
+# what a scan of the line alone finds (collectors.inputs.reader); a single line has no newline.
 _ANY_HINT: Final = re2.compile(
-    _VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*\\*"' + "|" + _PARAM_NAME_HINT_RE + "|" + _MAP_KEY_HINT_RE + "|"
+    "(?m)" + _VALUE_HINT_RE + "|" + _KEY_HINT_RE + r'\s*\\*"' + "|" + _PARAM_NAME_HINT_RE + "|" + _MAP_KEY_HINT_RE + "|"
     + _HIDING_ESCAPES,
     _RE2_OPTIONS,
 )

@@ -102,6 +102,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_process(args: argparse.Namespace) -> int:
     from collectors.inputs.reader import iter_units, open_stream
+    from enrichers.scrub import first_hint
     from tokentrail.runtime import build_processor
 
     cfg = _load(args.config)
@@ -129,7 +130,9 @@ def cmd_process(args: argparse.Namespace) -> int:
                 label = f"file:{Path(name).resolve()}"
             stream = open_stream(raw, idle)
             with contextlib.closing(stream):  # stdin's descriptor stays open (closefd=False)
-                processor.process_stream(args.source, iter_units(stream, **limits), label, out, dlq_out)
+                # scan: hints of secrets found a block at a time as lines are read (reader._lines)
+                processor.process_stream(args.source, iter_units(stream, **limits, scan=first_hint), label, out,
+                                         dlq_out)
         out.flush()
         dlq_out.flush()
     except BrokenPipeError:

@@ -27,20 +27,23 @@ class Raw:
 
     size: the true size when `data` was cut short (oversized line). document: a whole-file document,
     bounded by max_document_bytes instead. key: the Kafka key the collect stage publishes it under
-    (its natural key). Plain classes here and in the other per-record types, not dataclasses:
+    (its natural key). hint: where the first hint of a secret in `data` starts (-1: none), when the
+    reader found it already (collectors.inputs.reader scans whole blocks); None: `process` scans.
+    Plain classes here and in the other per-record types, not dataclasses:
     compiled, a dataclass is built through its generated Python `__init__`, six times slower.
     """
 
-    __slots__ = ("source", "data", "origin", "size", "document", "key")
+    __slots__ = ("source", "data", "origin", "size", "document", "key", "hint")
 
     def __init__(self, source: str, data: bytes, origin: str, size: int | None = None, document: bool = False,
-                 key: bytes | None = None) -> None:
+                 key: bytes | None = None, hint: int | None = None) -> None:
         self.source = source
         self.data = data
         self.origin = origin
         self.size = size
         self.document = document
         self.key = key
+        self.hint = hint
 
     def __repr__(self) -> str:
         return (f"Raw(source={self.source!r}, origin={self.origin!r}, bytes={len(self.data)}, size={self.size}, "
@@ -142,7 +145,9 @@ class Processor:
             return result
         ingested = self._ingested()
         # One linear scan of the raw bytes tells the scrubber whether walking the events is needed.
-        hint = first_hint(raw.data)
+        hint = raw.hint
+        if hint is None:
+            hint = first_hint(raw.data)
         result.clean = hint < 0
         if len(records) == 1:
             self._one(raw, source, records[0], raw.origin, ingested, hint, result)
@@ -184,7 +189,8 @@ class Processor:
         rather than in the CLI: this loop runs once per line."""
         write, write_dlq = out.write, dlq_out.write
         for unit in units:
-            result = self.process(Raw(source, unit.data, f"{label}:{unit.line}", unit.size, unit.document))
+            result = self.process(Raw(source, unit.data, f"{label}:{unit.line}", unit.size, unit.document, None,
+                                      unit.hint))
             clean = result.clean
             for event in result.events:
                 write(self.encode_line(event, clean))
