@@ -279,7 +279,14 @@ def stable_id(*parts: Any) -> str:
         blob = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # orjson.JSONEncodeError included
         blob = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
-    return hashlib.sha256(blob).hexdigest()[:32]
+    h = _SHA256.copy()
+    h.update(blob)
+    return h.hexdigest()[:32]
+
+
+# Copied per id rather than made anew: `hashlib.sha256()` looks the algorithm up in OpenSSL 3's
+# provider tables each time, about half the cost of hashing a record (a copy shares nothing).
+_SHA256: Final = hashlib.sha256()
 
 
 # `put` paths split once: callers use a few hundred literal paths over and over.
@@ -376,10 +383,10 @@ def snake_keys(obj: Any) -> Any:
 
 def snake_keys_except(obj: dict, skip: frozenset[str] | set[str]) -> dict:
     """`snake_keys({k: v for k, v in obj.items() if k not in skip})` without the copy."""
-    return _snake_drop(obj, skip)
+    return _snake_drop(obj, skip or None)
 
 
-def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
+def _snake_drop(obj: Any, skip: frozenset[str] | set[str] | None = None) -> Any:
     """`snake_keys`, and `snake_keys_except` with `skip` (top-level keys left out).
 
     Hot (Entra copies whole records through it): exact type checks first, snake names from a dict.
@@ -390,7 +397,7 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            if v is None or k in skip:  # `skip`: top level only
+            if v is None or (skip is not None and k in skip):  # `skip`: top level only
                 continue
             t = type(v)
             if t is str:
@@ -416,7 +423,7 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] = frozenset()) -> Any:
                 v = _snake_drop(v)
                 if not v:
                     continue
-            elif v is None or v == "":
+            elif v is None or (isinstance(v, str) and not v):
                 continue
             items.append(v)
         return items
@@ -435,7 +442,7 @@ def drop_empty(obj: Any) -> Any:
                 v = drop_empty(v)
                 if not v:
                     continue
-            elif v is None or v == "":
+            elif v is None or (isinstance(v, str) and not v):  # not `v == ""`: see compiled.py
                 continue
             out[k] = v
         return out
@@ -446,7 +453,7 @@ def drop_empty(obj: Any) -> Any:
                 v = drop_empty(v)
                 if not v:
                     continue
-            elif v is None or v == "":
+            elif v is None or (isinstance(v, str) and not v):
                 continue
             items.append(v)
         return items
