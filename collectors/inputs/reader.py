@@ -18,8 +18,10 @@ CHUNK: Final = 1 << 16
 # about 1 us a line here (measured on `tokentrail process`, 40,000 Okta lines: 2.3% of its CPU).
 # Pipes go through PipeReader instead (see there).
 READ_BUFFER: Final = 1 << 20
-# What `iter_units` asks of a stream per read (`read1`: what is there, up to this).
-_BLOCK: Final = READ_BUFFER
+# What `iter_units` asks of a stream per read (`read1`: what is there, up to this). Under glibc's mmap
+# threshold (128 KiB): blocks then reuse heap memory, where 1 MiB blocks were each faulted in afresh
+# (measured: 0.25 us more per Okta line). Still dozens of lines per scan call.
+_BLOCK: Final = CHUNK
 
 
 class Unit:
@@ -137,7 +139,7 @@ Scan = Callable[[bytes, int], int]
 
 
 def _lines(f: Stream, buf: bytes, pos: int, lineno: int, max_record: int, scan: Scan | None) -> Iterator[Unit]:
-    """The lines of `buf`, then of `f`, read a block at a time (`read1`) and cut with `find`: about
+    """The lines of `buf`, then of `f`, read a block at a time (`read1`, up to _BLOCK) and cut with `find`: about
     half the cost of a `readline` and a stripped copy per line. A line over `max_record` is cut at
     `max_record + 1` bytes (size: its true length) and the rest of it skipped, never held.
 
