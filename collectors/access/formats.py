@@ -183,7 +183,7 @@ def detect(folded: dict[str, Any], record: dict[str, Any]) -> str | None:
             return "envoy"
     keys = folded.keys()
     for dialect, markers in _MARKERS:
-        if markers & keys:
+        if not markers.isdisjoint(keys):  # not `markers & keys`: that is a set, typed frozenset
             return dialect
     return None
 
