@@ -48,6 +48,8 @@ def _clock_text(dt: datetime) -> str:
 _D2: Final = tuple(f"{i:02d}" for i in range(100))
 _D3: Final = tuple(f"{i:03d}" for i in range(1000))
 _D3_VALUES: Final = {text: i for i, text in enumerate(_D3)}
+# Every run of 1 to 3 ASCII digits (`str.isdigit` also takes other scripts' digits).
+_DIGIT_RUNS: Final = frozenset(f"{i:0{w}d}" for w in (1, 2, 3) for i in range(10 ** w))
 # The last microsecond `ts` accepts (years 1970 to 2200, as parse_ts checks), from the epoch.
 _MAX_US: Final = (datetime(2201, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
 # Epoch second -> `YYYY-MM-DDTHH:MM:SS`. Logs arrive in time order, so seconds repeat record after
@@ -197,13 +199,20 @@ def _ts_rfc3339_z(text: str) -> str | None:
     """
     if canonical_us(text) >= 0:
         return text
-    # `Z` with no fraction or 1 to 9 digits (Entra writes 7) and a head seen valid: no regex either.
+    # `Z` or `+00:00` after no fraction or 1 to 9 digits (Entra writes 7) and a head seen valid: no
+    # regex either.
     n = len(text)
-    if 20 <= n <= 30 and text[n - 1] == "Z" and _HEADS.get(text[:19], -1) >= 0:
-        if n == 20:
+    if 20 <= n <= 35 and _HEADS.get(text[:19], -1) >= 0:
+        end = n - 1 if text[n - 1] == "Z" else n - 6 if n >= 25 and text[n - 6:] == "+00:00" else -1
+        if end == 19:
             return text[:19] + ".000Z"
-        digits = text[20:n - 1]  # not `frac`: compiled, a name keeps the type it is first given
-        if n >= 22 and text[19] == "." and digits.isdigit() and digits.isascii():
+        if 26 <= end <= 29 and text[19] == ".":  # 6 to 9 digits (Entra 7, Go 9): digits by lookup
+            rest = _D3_VALUES.get(text[23:26])
+            if _D3_VALUES.get(text[20:23]) is not None and rest is not None \
+                    and (end == 26 or text[26:end] in _DIGIT_RUNS):
+                return text[:23] + "Z" if rest == 0 else text[:26] + "Z"  # what `_fraction` writes
+        digits = text[20:end]  # not `frac`: compiled, a name keeps the type it is first given
+        if 21 <= end <= 29 and text[19] == "." and digits.isdigit() and digits.isascii():
             return text[:19] + _fraction(_micros(digits))
     m = _RFC3339_Z.match(text)
     if m is None:

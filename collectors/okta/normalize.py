@@ -30,32 +30,35 @@ USER_ACTOR_TYPES: Final = frozenset({"user"})
 CLIENT_ACTOR_TYPES: Final = frozenset({"publicclientapp", "confidentialclientapp", "client"})
 
 _OUTCOMES: Final = {"SUCCESS": "success", "ALLOW": "success", "FAILURE": "failure", "DENY": "failure"}
-_AUTH_CONTEXT: Final[tuple[tuple[str, str], ...]] = (
-    ("authenticationProvider", "authentication_provider"),
-    ("authenticationStep", "authentication_step"),
-    ("credentialProvider", "credential_provider"),
-    ("credentialType", "credential_type"),
-    ("externalSessionId", "external_session_id"),
-    ("interface", "interface"),
-    ("rootSessionId", "root_session_id"),
+# (raw, ECS) name pairs, flat (see `_pick`); module constants, not literals at the call (see
+# tokentrail/compiled.py: literals are built per call).
+_AUTH_CONTEXT: Final[tuple[str, ...]] = (
+    "authenticationProvider", "authentication_provider",
+    "authenticationStep", "authentication_step",
+    "credentialProvider", "credential_provider",
+    "credentialType", "credential_type",
+    "externalSessionId", "external_session_id",
+    "interface", "interface",
+    "rootSessionId", "root_session_id",
 )
-_TARGET_KEYS: Final[tuple[tuple[str, str], ...]] = (("id", "id"), ("type", "type"), ("alternateId", "alternate_id"), ("displayName", "display_name"))
-_TARGET_ITEM_KEYS: Final[tuple[tuple[str, str], ...]] = (*_TARGET_KEYS, ("detailEntry", "detail_entry"), ("changeDetails", "change_details"))
-# Module constants, not literals at the call (see tokentrail/compiled.py: literals are built per call).
-_RECORD_KEYS: Final[tuple[tuple[str, str], ...]] = (("version", "version"), ("severity", "severity"), ("displayMessage", "display_message"))
-_RESULT_KEYS: Final[tuple[tuple[str, str], ...]] = (("result", "result"), ("reason", "reason"))
-_CLIENT_KEYS: Final[tuple[tuple[str, str], ...]] = (("id", "id"), ("device", "device"), ("zone", "zone"))
-_ID_TYPE_KEYS: Final[tuple[tuple[str, str], ...]] = (("id", "id"), ("type", "type"))
+_TARGET_KEYS: Final[tuple[str, ...]] = ("id", "id", "type", "type", "alternateId", "alternate_id", "displayName", "display_name")
+_TARGET_ITEM_KEYS: Final[tuple[str, ...]] = (*_TARGET_KEYS, "detailEntry", "detail_entry", "changeDetails", "change_details")
+_RECORD_KEYS: Final[tuple[str, ...]] = ("version", "version", "severity", "severity", "displayMessage", "display_message")
+_RESULT_KEYS: Final[tuple[str, ...]] = ("result", "result", "reason", "reason")
+_CLIENT_KEYS: Final[tuple[str, ...]] = ("id", "id", "device", "device", "zone", "zone")
+_ID_TYPE_KEYS: Final[tuple[str, ...]] = ("id", "id", "type", "type")
 _SECURITY_KEPT: Final[tuple[str, ...]] = ("isp", "domain", "is_proxy")
 _USER: Final[tuple[str, ...]] = ("user",)
 _USER_TARGET: Final[tuple[str, ...]] = ("user", "target")
 
 
-def _pick(src: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    """`{new: present(src[raw])}` for the (raw, new) pairs whose value is present."""
-    out = {}
-    for raw, name in keys:
-        v = src.get(raw)
+def _pick(src: dict[str, Any], keys: tuple[str, ...], out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`{new: present(src[raw])}` for the (raw, new) pairs of `keys` (flat: raw, new, raw, new...)
+    whose value is present, added to `out` when given (one insert per field, not two)."""
+    if out is None:
+        out = {}
+    for i in range(0, len(keys), 2):
+        v = src.get(keys[i])
         if v is None:
             continue
         if type(v) is str:  # `present` inlined: most fields of a record are read here
@@ -65,7 +68,7 @@ def _pick(src: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, A
             v = clean(v)
             if not v:
                 continue
-        out[name] = v
+        out[keys[i + 1]] = v
     return out
 
 
@@ -118,7 +121,7 @@ def normalize(record: dict[str, Any]) -> list[dict[str, Any]]:
 
     okta: dict[str, Any] = {} if uuid is None else {"uuid": uuid}
     okta["event_type"] = event_type
-    okta.update(_pick(record, _RECORD_KEYS))
+    _pick(record, _RECORD_KEYS, okta)
     result_out = _pick(result_obj, _RESULT_KEYS)
     if result_out:
         okta["outcome"] = result_out
@@ -209,10 +212,9 @@ def _is_number(v: Any) -> bool:
     return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
 
 
-_GEO_KEYS: Final[tuple[tuple[str, str], ...]] = (("city", "city_name"), ("state", "region_name"), ("country", "country_name"))
-_AGENT_KEYS: Final[tuple[tuple[str, str], ...]] = (("browser", "browser"), ("os", "os"), ("rawUserAgent", "raw_user_agent"))
-_SECURITY_KEYS: Final[tuple[tuple[str, str], ...]] = (("asNumber", "number"), ("asOrg", "org"), ("isp", "isp"), ("domain", "domain"),
-                  ("isProxy", "is_proxy"))
+_GEO_KEYS: Final[tuple[str, ...]] = ("city", "city_name", "state", "region_name", "country", "country_name")
+_AGENT_KEYS: Final[tuple[str, ...]] = ("browser", "browser", "os", "os", "rawUserAgent", "raw_user_agent")
+_SECURITY_KEYS: Final[tuple[str, ...]] = ("asNumber", "number", "asOrg", "org", "isp", "isp", "domain", "domain", "isProxy", "is_proxy")
 
 
 def _geo(geo: dict) -> dict[str, Any]:
@@ -228,7 +230,7 @@ def _client(ev: dict, okta: dict, client: dict, security: dict) -> None:
     """Client address, agent and geolocation, security context. ECS `client` and `source` do not
     exist yet: they are built here and attached once not empty."""
     out = okta.get("client") or {}  # may hold the client-app actor's id, which client.id overrides
-    out.update(_pick(client, _CLIENT_KEYS))
+    _pick(client, _CLIENT_KEYS, out)
     ecs_client: dict[str, Any] = {}
     ecs_source: dict[str, Any] = {}
     raw_ip = present(client.get("ipAddress"))
