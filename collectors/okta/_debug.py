@@ -24,18 +24,19 @@ _REASONS_SPLIT: Final = re.compile(r",\s*")
 
 # debugData keys copied to typed `okta.debug_context.debug_data.<snake>` fields (as Elastic does);
 # the whole object is always in `.flattened`.
-TYPED_KEYS: Final = {
-    "authnRequestId": "authn_request_id",
-    "clientAuthType": "client_auth_type",
-    "deviceFingerprint": "device_fingerprint",
-    "dtHash": "dt_hash",
-    "factor": "factor",
-    "grantType": "grant_type",
-    "requestId": "request_id",
-    "requestUri": "request_uri",
-    "threatSuspected": "threat_suspected",
-    "url": "url",
-}
+# Flat (raw, typed) pairs: a tuple walks faster than a dict's items.
+TYPED_KEYS: Final[tuple[str, ...]] = (
+    "authnRequestId", "authn_request_id",
+    "clientAuthType", "client_auth_type",
+    "deviceFingerprint", "device_fingerprint",
+    "dtHash", "dt_hash",
+    "factor", "factor",
+    "grantType", "grant_type",
+    "requestId", "request_id",
+    "requestUri", "request_uri",
+    "threatSuspected", "threat_suspected",
+    "url", "url",
+)
 SCOPE_KEYS: Final = {"grantedScopes": "granted_scopes", "requestedScopes": "requested_scopes"}
 _SCALARS: Final[tuple[type, ...]] = (int, float, bool)
 
@@ -241,14 +242,14 @@ def debug_data(raw: dict[str, Any]) -> dict[str, Any]:
         if v is not None:
             flat[key] = v
     out: dict[str, Any] = {}
-    for key, name in TYPED_KEYS.items():
-        value = flat.get(key)
+    for i in range(0, len(TYPED_KEYS), 2):
+        value = flat.get(TYPED_KEYS[i])
         if value is None:  # most of them: no isinstance against a tuple for these
             continue
         if isinstance(value, str):
-            out[name] = value
+            out[TYPED_KEYS[i + 1]] = value
         elif isinstance(value, _SCALARS):
-            out[name] = str(value)
+            out[TYPED_KEYS[i + 1]] = str(value)
     for key, name in SCOPE_KEYS.items():
         if key in flat:
             scopes = split_scopes(flat[key])

@@ -176,9 +176,14 @@ def _put_person(ev: dict, path: tuple[str, ...], fields: dict) -> None:
         out["full_name"] = full_name
     if out:
         into = ev
-        for key in path:
-            into = _sub(into, key)
-        into.update(out)
+        last = len(path) - 1
+        for i in range(last):
+            into = _sub(into, path[i])
+        existing = into.get(path[last])
+        if isinstance(existing, dict):
+            existing.update(out)
+        else:  # most often: `out` itself, not its fields copied into a new object
+            into[path[last]] = out
     add_related(ev, "user", name, email, full_name)
 
 
