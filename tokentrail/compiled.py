@@ -14,8 +14,11 @@ Writing these modules for the compiler (each measured; the pure build runs them 
 - Tuple constants are annotated variable-length (`tuple[str, ...]`) and live at module level: a
   fixed-length tuple is a native value that is boxed into a new tuple object at every use, and a
   tuple literal in a function body is built on every call.
-- `isinstance(x, A) or isinstance(x, B)` where A and B are builtins: each is one inline type check,
-  where `isinstance(x, (A, B))` builds the tuple at every call (and `A | B` a union object).
+- `isinstance(x, A) or isinstance(x, B)` where A and B are builtins: each is one inline type check
+  (since mypyc 2.x; 1.15 called PyObject_IsInstance), where `isinstance(x, (A, B))` builds the tuple
+  at every call (and `A | B` a union object) and goes through the C API.
+- Types the compiler infers are checked too: `frozenset & dict.keys()` is typed frozenset but is a
+  set at run time (TypeError compiled only); `isdisjoint` says the same without the object.
 - A str compared with a literal (`s == ""`, `s == "null"`) is a call to PyUnicode_Compare: test
   `not s`, or the length first (`len(s) == 4 and s == "null"`), where the value is mostly not it.
 - Emptiness by type (`tokentrail.event.is_empty`), not `v == []` / `v == {}`: each comparison
