@@ -392,21 +392,36 @@ def snake_keys(obj: Any) -> Any:
 
 def snake_keys_except(obj: dict, skip: frozenset[str] | set[str]) -> dict:
     """`snake_keys({k: v for k, v in obj.items() if k not in skip})` without the copy."""
-    return _snake_drop(obj, skip or None)
+    if not skip:
+        return _snake_drop(obj)
+    names = _EXCEPT.get(skip) if type(skip) is frozenset else None
+    if names is None:
+        names = {}
+        if type(skip) is frozenset and len(_EXCEPT) < 64:  # module constants, in practice: a few
+            _EXCEPT[skip] = names
+    return _snake_drop(obj, skip, names)
 
 
-def _snake_drop(obj: Any, skip: frozenset[str] | set[str] | None = None) -> Any:
-    """`snake_keys`, and `snake_keys_except` with `skip` (top-level keys left out).
+def _snake_drop(obj: Any, skip: frozenset[str] | set[str] | None = None, names: dict[Any, Any] | None = None) -> Any:
+    """`snake_keys`, and `snake_keys_except` with `skip` (top-level keys left out) and `names`, the
+    snake names of this `skip`'s keys (`_SKIPPED` for the keys left out: one lookup says both).
 
     Hot (Entra copies whole records through it): exact type checks first, snake names from a dict.
     OData annotations (`@odata.type`, `@odata.context`: Graph's metadata, not data, and dotted keys
     that break field paths) are dropped here, where every key is looked at anyway; `_snake_cached`
-    never caches them, so they always take the miss branch.
+    never caches them in `_SNAKE`, so they always take the miss branch there.
     """
     if isinstance(obj, dict):
+        if names is None:
+            names = _SNAKE
         out = {}
         for k, v in obj.items():
-            if v is None or (skip is not None and k in skip):  # `skip`: top level only
+            if v is None:
+                continue
+            name = names.get(k)
+            if name is None:
+                name = _name_of(k, skip, names)
+            if name is _SKIPPED:
                 continue
             t = type(v)
             if t is str:
@@ -418,11 +433,6 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] | None = None) -> Any:
                     continue
             elif isinstance(v, str) and not v:  # a str subclass: `v == ""` by type
                 continue
-            name = _SNAKE.get(k)
-            if name is None:
-                if type(k) is str and k.startswith("@odata"):
-                    continue
-                name = _snake_cached(k)
             out[name] = v
         return out
     if isinstance(obj, list):
@@ -439,6 +449,22 @@ def _snake_drop(obj: Any, skip: frozenset[str] | set[str] | None = None) -> Any:
     return obj
 
 
+def _name_of(key: Any, skip: frozenset[str] | set[str] | None, names: dict[Any, Any]) -> Any:
+    """The snake name of `key`, or `_SKIPPED` (in `skip`, or an OData annotation); remembered in
+    `names` when that is a `skip` set's own (`_SNAKE` is filled by `_snake_cached`, OData never)."""
+    if (skip is not None and key in skip) or (type(key) is str and key.startswith("@odata")):
+        name: Any = _SKIPPED
+    else:
+        name = _snake_cached(key)
+    if names is not _SNAKE and type(key) is str and len(names) < 8192:
+        names[key] = name
+    return name
+
+
+# A key that `_snake_drop` leaves out: an object no data can be equal to (not a string: "" is a key).
+_SKIPPED: Final[Any] = object()
+# snake_keys_except: per `skip` set, the names of the keys seen (`_SKIPPED` for those left out).
+_EXCEPT: Final[dict[frozenset[str], dict[Any, Any]]] = {}
 _SNAKE: Final[dict[Any, str]] = {}
 
 

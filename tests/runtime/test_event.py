@@ -191,6 +191,22 @@ def test_snake_keys_drop_odata_annotations_at_any_depth_every_time() -> None:
         assert snake_keys(doc) == {"user_id": "u", "items": [{"app_id": "a"}]}
 
 
+SKIPPABLE = st.sampled_from(["userId", "appId", "@odata.type", "", "location", "status", "ipAddress", "x"])
+
+
+@settings(max_examples=200)
+@given(st.dictionaries(SKIPPABLE, st.none() | st.text(max_size=3) | st.dictionaries(SKIPPABLE, st.text(max_size=2),
+                                                                                    max_size=3), max_size=6),
+       st.frozensets(SKIPPABLE, max_size=3), st.booleans())
+def test_snake_keys_except_is_snake_keys_of_the_rest(doc: dict, skip: frozenset, as_set: bool) -> None:
+    """Its per-`skip` cache of names changes nothing, on the first call or the next ones."""
+    from tokentrail.event import snake_keys, snake_keys_except
+
+    expected = snake_keys({k: v for k, v in doc.items() if k not in skip})
+    for _ in range(2):
+        assert snake_keys_except(doc, set(skip) if as_set else skip) == expected
+
+
 KEYED = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1) | st.floats(allow_nan=False)
     | st.text(max_size=4) | st.datetimes(timezones=st.just(UTC)),
