@@ -533,7 +533,15 @@ def as_list(value: Any) -> list:
 
 def new_event(dataset: str, *, kind: str = "event") -> dict:
     """The skeleton every source starts from."""
-    return {"event": {"kind": kind, "dataset": dataset, "module": dataset.split(".", 1)[0]}}
+    module = _MODULES.get(dataset)
+    if module is None:
+        module = dataset.split(".", 1)[0]
+        if len(_MODULES) < 1024:  # datasets are the sources' constants: a dozen
+            _MODULES[dataset] = module
+    return {"event": {"kind": kind, "dataset": dataset, "module": module}}
+
+
+_MODULES: Final[dict[str, str]] = {}
 
 
 @lru_cache(maxsize=2048)

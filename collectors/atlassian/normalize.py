@@ -54,7 +54,7 @@ def normalize(record: dict[str, Any]) -> list[dict[str, Any]]:
         raise RecordError("no usable attributes.time")
     ev = new_event(DATASET)
     ev["@timestamp"] = ts(attrs["time"], field="attributes.time")
-    e = ev["event"]
+    e: dict[str, Any] = ev["event"]  # typed: dict writes compiled, not generic ones
     eid = record.get("id")
     e["id"] = str(eid) if eid else stable_id("atlassian", snake_keys(record))
     e["action"] = action

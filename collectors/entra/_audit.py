@@ -26,7 +26,7 @@ def map_audit(event: Event, props: dict[str, Any], envelope: dict[str, Any]) -> 
         props.get("activityDateTime"), envelope.get("time"),
         "properties.activityDateTime" if envelope else "activityDateTime", "time",
     )
-    ev = event["event"]
+    ev: dict[str, Any] = event["event"]  # typed: dict writes compiled, not generic ones
     ev["id"] = text(props.get("id")) or stable_id("entra", envelope or props)
     ev["action"] = (text(envelope.get("operationName")) or text(props.get("activityDisplayName"))
                     or text(props.get("operationType")) or "unknown")

@@ -40,7 +40,7 @@ def map_signin(event: Event, props: dict[str, Any], envelope: dict[str, Any]) ->
         props.get("createdDateTime"), envelope.get("time"),
         "properties.createdDateTime" if envelope else "createdDateTime", "time",
     )
-    ev = event["event"]
+    ev: dict[str, Any] = event["event"]  # typed: dict writes compiled, not generic ones
     ev["id"] = text(props.get("id")) or stable_id("entra", envelope or props)
     ev["category"] = ["authentication"]
     ev["type"] = ["info"]

@@ -105,9 +105,8 @@ def _common(record: dict, rid: dict, app: str, dataset: str, timestamp: str, ind
     qualifier = None if qualifier is None else str(qualifier)
     # All events of one activity share uniqueQualifier: the position, name and content keep their ids
     # apart, also for records already split to one `events` object each (index 0), as Elastic's are.
-    event["event"]["id"] = stable_id(qualifier, timestamp, app, index, name, raw.get("type"),
-                                     raw.get("parameters"))
-    e = event["event"]
+    e: dict[str, Any] = event["event"]  # typed: dict writes compiled, not generic ones
+    e["id"] = stable_id(qualifier, timestamp, app, index, name, raw.get("type"), raw.get("parameters"))
     e["action"] = name
     e["provider"] = app
     e["outcome"] = "unknown"
@@ -186,7 +185,7 @@ def _login(event: dict[str, Any], action: str, params: dict[str, Any]) -> None:
             event["event"]["start"] = ts(login["timestamp"], field="login_timestamp", unit="us")
     if login:
         event.setdefault("google_workspace", {})["login"] = login
-    ev = event["event"]
+    ev: dict[str, Any] = event["event"]
     ev["category"] = list(_LOGIN_CATEGORY.get(action, ["authentication"]))
     ev["type"] = list(_LOGIN_TYPE.get(action, ["info"]))
     if action in _LOGIN_ALERTS:
@@ -225,7 +224,7 @@ def _token(event: dict[str, Any], action: str, params: dict[str, Any]) -> None:
         token["scope"] = scope
     if token:
         event.setdefault("google_workspace", {})["token"] = token
-    ev = event["event"]
+    ev: dict[str, Any] = event["event"]
     ev["category"] = ["iam"]
     ev["type"] = ["info"]
     lowered = action.lower()

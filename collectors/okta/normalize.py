@@ -108,7 +108,7 @@ def normalize(record: dict[str, Any]) -> list[dict[str, Any]]:
     ev = new_event(DATASET)
     ev["@timestamp"] = ts(published, field="published")
     uuid = present(record.get("uuid"))
-    e = ev["event"]
+    e: dict[str, Any] = ev["event"]  # typed: dict writes compiled, not generic ones
     e["id"] = str(uuid) if uuid else stable_id("okta", clean(record))
     e["action"] = event_type
     e["provider"] = "okta"
