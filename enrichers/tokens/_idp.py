@@ -123,7 +123,12 @@ def _okta(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
     out = Facts(fields=fields, reuse=activity == "reuse")
     # `….grant.refresh_token` is about the refresh token even when the access token came with it.
     named = _OKTA_TOKEN_TYPES.get(action.rsplit(".", 1)[-1])
-    primary: str | None = named if named in tokens else next((k for k in _ORDER if k in tokens), None)  # type: ignore[arg-type]
+    primary: str | None = named if named in tokens else None
+    if primary is None:
+        for kind in _ORDER:  # a loop, not next() over a generator: compiled, the generator is an object
+            if kind in tokens:
+                primary = kind
+                break
     if primary:
         target = tokens[primary]
         fields["id"] = str(target["id"])
@@ -148,9 +153,10 @@ def _okta(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
             out.refresh = "used"
         elif "refresh" in tokens or "offline_access" in scopes:
             out.refresh = "issued"
-    if not any(fields.values()):
-        return None
-    return out
+    for value in fields.values():  # any(), without the generator
+        if value:
+            return out
+    return None
 
 
 def _entra(event: dict[str, Any], ev: dict[str, Any]) -> Facts | None:
