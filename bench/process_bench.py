@@ -8,7 +8,7 @@ unwrapped, the demo's DLQ examples left out: see `_corpus.templates`), each line
 Every run is repeated (`--repeat`, interleaved) and the least CPU of each counts, for `process` and
 the bare loop alike; each round's own ratio is printed too, so the spread is visible.
 
-    .venv/bin/python bench/process_bench.py [--lines 100000] [--repeat 3]
+    .venv/bin/python bench/process_bench.py [--lines 100000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=100_000, help="records in the mixed corpus")
     ap.add_argument("--warmup", type=int, default=2_000,
                     help="records per source in the warm-up run whose CPU is subtracted")
-    ap.add_argument("--repeat", type=int, default=3, help="interleaved runs; the least CPU of each counts")
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved runs; the least CPU of each counts")
     ap.add_argument("--rss-factor", type=int, default=10, help="the RSS corpus is this many times larger")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
