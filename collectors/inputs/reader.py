@@ -139,16 +139,17 @@ Scan = Callable[[bytes, int], int]
 
 
 def _lines(f: Stream, buf: bytes, pos: int, lineno: int, max_record: int, scan: Scan | None) -> Iterator[Unit]:
-    """The lines of `buf`, then of `f`, read a block at a time (`read1`, up to _BLOCK) and cut with `find`: about
-    half the cost of a `readline` and a stripped copy per line. A line over `max_record` is cut at
-    `max_record + 1` bytes (size: its true length) and the rest of it skipped, never held.
+    """The lines of `buf`, then of `f`, read a block at a time (`read1`, up to `_BLOCK`) and cut
+    with `find`: about half the cost of a `readline` and a stripped copy per line. A line over
+    `max_record` is cut at `max_record + 1` bytes (size: its true length), the rest of it skipped,
+    never held.
 
     With `scan`, each unit carries where the first hint of a secret in its data starts (`hint`, -1
     for none), found by scanning whole blocks: one call per block and per line that holds a hint,
     where a call per line costs as much as scanning the line's bytes. Scans start at line starts
     only, so a line gets the leftmost match of the block that starts in it: never later than a
     scan of the line alone finds one (the same bytes; before a line, a newline is what the start
-    of a text is to `\b`, and the pattern's `^` is multi-line), and none where that scan finds
+    of a text is to `\\b`, and the pattern's `^` is multi-line), and none where that scan finds
     none, unless a match runs on past the line's end: a harmless extra walk, not a miss.
     """
     start = 0
