@@ -288,13 +288,18 @@ def stable_id(*parts: Any) -> str:
         blob = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # orjson.JSONEncodeError included
         blob = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return sha256_hex(blob)[:32]
+
+
+def sha256_hex(data: bytes) -> str:
+    """`hashlib.sha256(data).hexdigest()`, from a copy of one hash object: `hashlib.sha256()` looks
+    the algorithm up in OpenSSL 3's provider tables each time, about half the cost of hashing a
+    record (a copy shares nothing with the original)."""
     h = _SHA256.copy()
-    h.update(blob)
-    return h.hexdigest()[:32]
+    h.update(data)
+    return h.hexdigest()
 
 
-# Copied per id rather than made anew: `hashlib.sha256()` looks the algorithm up in OpenSSL 3's
-# provider tables each time, about half the cost of hashing a record (a copy shares nothing).
 _SHA256: Final = hashlib.sha256()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from collections import OrderedDict
@@ -19,7 +18,7 @@ from enrichers.tokens import _claims
 from enrichers.tokens._idp import DATASETS, Facts, facts
 from tokentrail.clock import Clock
 from tokentrail.errors import RecordError
-from tokentrail.event import add_related, epoch_of, second_text
+from tokentrail.event import add_related, epoch_of, second_text, sha256_hex
 from tokentrail.metrics import REGISTRY
 
 __all__ = ["TokenEnricher", "Verdict"]
@@ -87,7 +86,7 @@ def from_secret(path: str, raw: str) -> tuple[str, str, str | None] | None:
 
 
 def fingerprint(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256_hex(raw.encode("utf-8", "surrogatepass"))
 
 
 def _human(seconds: float) -> str:
