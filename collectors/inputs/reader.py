@@ -146,7 +146,7 @@ def _lines(f: Stream, buf: bytes, pos: int, lineno: int, max_record: int, scan: 
 
     With `scan`, each unit carries where the first hint of a secret in its data starts (`hint`, -1
     for none), found by scanning whole blocks: one call per block and per line that holds a hint,
-    where a call per line costs as much as scanning the line's bytes. Scans start at line starts
+    where a call per line added ~0.5 us to every line (the RE2 wrapper's). Scans start at line starts
     only, so a line gets the leftmost match of the block that starts in it: never later than a
     scan of the line alone finds one (the same bytes; before a line, a newline is what the start
     of a text is to `\\b`, and the pattern's `^` is multi-line), and none where that scan finds
