@@ -144,8 +144,11 @@ class Pipeline:
     def ids(self) -> list[str]:
         if not self.out.exists():
             return []
+        data = self.out.read_bytes()
+        # The sink may be writing as this reads: a last line without its newline is not written yet.
+        data = data[:data.rfind(b"\n") + 1]
         out = []
-        for line in self.out.read_bytes().splitlines():
+        for line in data.splitlines():
             if line.strip():
                 out.append(orjson.loads(line)["event"]["id"])
         return out
