@@ -14,7 +14,6 @@ from typing import Any
 
 from collectors.inputs import InputContext, OnDone
 from collectors.inputs.reader import READ_BUFFER, iter_units
-from enrichers.scrub import first_hint
 from tokentrail.checkpoint import Tracker
 from tokentrail.configtools import doc
 from tokentrail.pipeline import Raw
@@ -92,12 +91,12 @@ class FileInput:
                 return
             f.seek(entry.offset)
             for unit in iter_units(f, max_record=self.ctx.max_record_bytes, max_document=self.ctx.max_document_bytes,
-                                   offset=entry.offset, line=entry.line, scan=first_hint):
+                                   offset=entry.offset, line=entry.line):
                 if not unit.complete and not final:
                     break  # a line still being written: wait for its newline
                 entry.line, entry.offset = unit.next_line, unit.end_offset
                 seq = entry.tracker.add((unit.end_offset, unit.next_line))
-                raw = Raw(self.source, unit.data, f"file:{path}:{unit.line}", unit.size, unit.document, hint=unit.hint)
+                raw = Raw(self.source, unit.data, f"file:{path}:{unit.line}", unit.size, unit.document)
                 self.records += 1
                 emit(raw, self._on_done(entry, seq))
                 if stop.is_set():
