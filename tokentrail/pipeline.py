@@ -189,8 +189,8 @@ class Processor:
         rather than in the CLI: this loop runs once per line."""
         write, write_dlq = out.write, dlq_out.write
         for unit in units:
-            result = self.process(Raw(source, unit.data, f"{label}:{unit.line}", unit.size, unit.document, None,
-                                      unit.hint))
+            result = self.process(Raw(source, unit.data, f"{label}:{unit.line}", unit.size, unit.document,
+                                      hint=unit.hint))
             clean = result.clean
             for event in result.events:
                 write(self.encode_line(event, clean))
